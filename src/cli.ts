@@ -1,0 +1,165 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { OPERATOR_ROLES, type OperatorRole } from './lifecycle/statuses.ts';
+import { createLogger, type Logger } from './log.ts';
+import { startRuntime, type Roles } from './main.ts';
+import { DEFAULT_TENANT_NAME, TOKEN_KINDS, type TokenKind } from './store/entities/index.ts';
+import { provideDatabase } from './store/database.ts';
+import { migrate, openOrm, type Orm } from './store/orm.ts';
+import { ensureTenant, findTenantByName } from './store/tenants.ts';
+import { insertApiToken, revokeApiTokens } from './store/tokens.ts';
+
+/**
+ * `turnover <command>`. Long-running commands log JSON to stdout; one-shot commands print their
+ * result alone on the last stdout line (a token, a link) so scripts can take it with `tail -n 1`.
+ */
+export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
+  const program = new Command('turnover')
+    .description('SCIM 2.0 connector and user-lifecycle job runner')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const run = (roles: Roles) => async () => {
+    const config = loadConfig(env);
+    const logger = createLogger(config.logLevel);
+    const runtime = await startRuntime(config, roles, logger);
+    stopOnSignals(runtime.stop, config, logger);
+  };
+
+  program.command('start').description('API, outbox relay and workers in one process').action(run({ api: true, relay: true, workers: true }));
+  program.command('serve').description('API and outbox relay').action(run({ api: true, relay: true, workers: false }));
+  program.command('worker').description('queue workers only').action(run({ api: false, relay: false, workers: true }));
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit')
+    .action(() =>
+      withStore(env, async (_orm, applied) => {
+        console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
+      }),
+    );
+
+  const token = program.command('token').description('API tokens');
+  token
+    .command('create')
+    .description('create a token; prints it once, alone on the last line')
+    .addOption(new Option('--kind <kind>', 'scim | admin | device').choices(TOKEN_KINDS).makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'admin tokens: office_manager | admin').choices(OPERATOR_ROLES))
+    .option('--tenant <name>', 'tenant name (created if missing)', DEFAULT_TENANT_NAME)
+    .option('--label <text>', 'a note to recognise the token by')
+    .option('--user-name <name>', 'device tokens: the user the device belongs to')
+    .option('--expires-in-days <days>', 'expire after this many days', positiveInt)
+    .action((options: { kind: TokenKind; role?: OperatorRole; tenant: string; label?: string; userName?: string; expiresInDays?: number }) =>
+      withStore(env, async (orm) => {
+        if (options.kind === 'admin' && !options.role) throw new UsageError('--role is required with --kind admin');
+        if (options.kind !== 'admin' && options.role) throw new UsageError('--role applies to admin tokens only');
+        if (options.kind === 'device') throw new UsageError('device tokens are issued by POST /client/login, bound to a device');
+        const em = orm.em.fork();
+        const tenant = await ensureTenant(em, options.tenant);
+        const { token: plain, record } = insertApiToken(em, {
+          tenantId: tenant.id,
+          kind: options.kind,
+          role: options.role ?? null,
+          label: options.label ?? null,
+          expiresAt: options.expiresInDays ? new Date(Date.now() + options.expiresInDays * 86_400_000) : null,
+          actor: 'cli',
+        });
+        await em.flush();
+        console.error(`created ${record.kind} token ${record.id} (${record.prefix}…) for tenant ${tenant.name}; it is shown once:`);
+        console.log(plain);
+      }),
+    );
+  token
+    .command('revoke')
+    .description('revoke a token by its id, its shown prefix, or the token itself')
+    .argument('<token>', 'token id, prefix or value')
+    .option('--tenant <name>', 'tenant name', DEFAULT_TENANT_NAME)
+    .action((key: string, options: { tenant: string }) =>
+      withStore(env, async (orm) => {
+        const em = orm.em.fork();
+        const tenant = await findTenantByName(em, options.tenant);
+        if (!tenant) throw new UsageError(`no tenant named ${options.tenant}`);
+        const revoked = await revokeApiTokens(em, { tenantId: tenant.id, idOrPrefixOrToken: key, actor: 'cli' });
+        if (!revoked.length) throw new UsageError('no live token matches');
+        await em.flush();
+        console.log(`revoked ${revoked.map((t) => `${t.id} (${t.prefix}…)`).join(', ')}`);
+      }),
+    );
+  return program;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+/** One-shot commands: open the store (embedded if need be), migrate, run, close. Logs go to stderr. */
+async function withStore(env: NodeJS.ProcessEnv, action: (orm: Orm, applied: string[]) => Promise<void>): Promise<void> {
+  const config = loadConfig(env);
+  // stdout carries the command's result only.
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, {}, 2);
+  const database = await provideDatabase(config, logger);
+  const orm = await openOrm({ databaseUrl: database.url, logger, poolMax: 2 });
+  try {
+    const applied = await migrate(orm, database.url);
+    await action(orm, applied);
+  } finally {
+    await orm.close(true);
+    await database.stop();
+  }
+}
+
+function stopOnSignals(stop: () => Promise<void>, config: Config, logger: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new requests, letting running jobs finish');
+    const force = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5000);
+    force.unref();
+    stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+/** Entry point used by bin/turnover.js. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildCli();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    const e = error as { code?: string; exitCode?: number };
+    if (e.code?.startsWith('commander.')) {
+      process.exitCode = e.exitCode ?? 2;
+      return;
+    }
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      console.error(`turnover: ${error.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(`turnover: ${(error as Error)?.stack ?? String(error)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Configuration comes from the environment only (12-factor). Everything is validated at start;
+ * a bad value stops the process with one line naming the variable.
+ */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
+
+const envSchema = z.object({
+  PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
+  PUBLIC_URL: optional(url(['http:', 'https:'])),
+  DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
+  REDIS_URL: optional(url(['redis:', 'rediss:'])),
+  SMTP_URL: optional(url(['smtp:', 'smtps:'])),
+  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().min(3).default('turnover <no-reply@localhost>')),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(LOG_LEVELS).default('info')),
+  WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1000).default(8)),
+  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data')),
+  QUEUE_PREFIX: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(/^[A-Za-z0-9_{}:-]+$/, 'letters, digits, _ - : { } only').default('{turnover}'),
+  ),
+  SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(25_000)),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Where people reach the service; links in emails point here. */
+  publicUrl: string;
+  /** Unset: an embedded PostgreSQL under dataDir. */
+  databaseUrl: string | undefined;
+  /** Set: BullMQ on Redis. Unset: BullMQ's PostgreSQL backend on the same database. */
+  redisUrl: string | undefined;
+  /** Unset: mail is written as .eml files under dataDir/mail. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  workerConcurrency: number;
+  dataDir: string;
+  queuePrefix: string;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const shown = env[variable] === undefined ? '' : ` (got ${JSON.stringify(redact(variable, env[variable]!))})`;
+    throw new ConfigError(`invalid ${variable}: ${issue.message}${shown}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    logLevel: e.LOG_LEVEL,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    dataDir: path.resolve(e.DATA_DIR),
+    queuePrefix: e.QUEUE_PREFIX,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** Never echo a password back into logs. */
+function redact(variable: string, value: string): string {
+  if (!variable.endsWith('_URL')) return value;
+  return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}

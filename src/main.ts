@@ -1,0 +1,115 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.ts';
+import { createApp } from './http/app.ts';
+import type { Logger } from './log.ts';
+import { createMailer, type Mailer } from './mail/transport.ts';
+import { createQueueBackend, type QueueBackend } from './queue/backend.ts';
+import { provideDatabase, type DatabaseHandle } from './store/database.ts';
+import { migrate, openOrm, type Orm } from './store/orm.ts';
+import { ensureDefaultTenant } from './store/tenants.ts';
+
+/**
+ * The composition root: opens the store, the queue backend and the mailer once, and starts the
+ * parts a command asks for. `start` runs all of them in one process; `serve` and `worker` split
+ * them so each scales on its own.
+ */
+export interface Roles {
+  api: boolean;
+  relay: boolean;
+  workers: boolean;
+}
+
+export interface Runtime {
+  config: Config;
+  database: DatabaseHandle;
+  orm: Orm;
+  queue: QueueBackend;
+  mailer: Mailer;
+  /** The API's address once it listens. */
+  url?: string;
+  stop(): Promise<void>;
+}
+
+export async function startRuntime(config: Config, roles: Roles, logger: Logger): Promise<Runtime> {
+  const started = Date.now();
+  const stops: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    // Reverse order of start: stop taking work first, close the store last.
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        logger.warn({ err: error }, 'error while stopping');
+      }
+    }
+    stops.length = 0;
+  };
+
+  try {
+    const database = await provideDatabase(config, logger);
+    stops.push(() => database.stop());
+
+    const orm = await openOrm({ databaseUrl: database.url, logger });
+    stops.push(() => orm.close(true));
+    const applied = await migrate(orm, database.url);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    await ensureDefaultTenant(orm.em.fork());
+
+    const queue = await createQueueBackend({ redisUrl: config.redisUrl, databaseUrl: database.url, prefix: config.queuePrefix });
+    stops.push(() => queue.close());
+
+    const mailer = createMailer(config, logger);
+    stops.push(() => mailer.close());
+
+    const runtime: Runtime = { config, database, orm, queue, mailer, stop: stopAll };
+
+    if (roles.api) {
+      const app = createApp({
+        logger,
+        readiness: [
+          { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },
+          { name: 'queue', check: () => queue.ping() },
+        ],
+      });
+      const server = http.createServer(app);
+      server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      const { port } = server.address() as AddressInfo;
+      runtime.url = `http://127.0.0.1:${port}`;
+      stops.push(() => closeServer(server, config.shutdownTimeoutMs));
+    }
+
+    logger.info(
+      {
+        roles,
+        url: runtime.url,
+        database: database.embedded ? 'embedded' : 'external',
+        queue: queue.description,
+        mail: mailer.description,
+        ms: Date.now() - started,
+      },
+      'turnover started',
+    );
+    return runtime;
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Stop accepting, let requests in flight finish, then cut what is left at the deadline. */
+function closeServer(server: http.Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    deadline.unref();
+    server.close(() => {
+      clearTimeout(deadline);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,132 @@
+import {
+  createPostgresBackend,
+  Queue,
+  runMigrations,
+  withBackend,
+  Worker,
+  type Processor,
+  type QueueOptions,
+  type WorkerOptions,
+} from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+
+/**
+ * The only module that knows which datastore carries the jobs. REDIS_URL set: BullMQ on Redis
+ * (the high-throughput backend). Unset: BullMQ's PostgreSQL backend in the `bullmq` schema of the
+ * store's own database, so a single PostgreSQL is all turnover needs. Everything else asks this
+ * module for queues and workers and never learns which one it got.
+ */
+export type QueueBackendKind = 'redis' | 'postgres';
+
+export interface QueueBackend {
+  readonly kind: QueueBackendKind;
+  /** Where the queues live, for logs and /readyz (no credentials). */
+  readonly description: string;
+  createQueue<Data = unknown, Result = unknown>(name: string, options?: QueueTuning): Queue<Data, Result>;
+  createWorker<Data = unknown, Result = unknown>(
+    name: string,
+    processor: Processor<Data, Result>,
+    options?: WorkerTuning,
+  ): Worker<Data, Result>;
+  /** Resolves when the datastore answers; rejects with the reason otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type QueueTuning = Pick<QueueOptions, 'defaultJobOptions'>;
+export type WorkerTuning = Omit<WorkerOptions, 'connection' | 'prefix' | 'autorun'> & { autorun?: boolean };
+
+export interface QueueBackendOptions {
+  redisUrl: string | undefined;
+  databaseUrl: string;
+  /** Redis key prefix. The braces make it a hash tag so every key of a queue lands on one Redis Cluster slot. */
+  prefix: string;
+  /** PostgreSQL schema of the jobs tables. */
+  schema?: string;
+}
+
+export async function createQueueBackend(options: QueueBackendOptions): Promise<QueueBackend> {
+  return options.redisUrl ? createRedisQueueBackend(options.redisUrl, options.prefix) : createPostgresQueueBackend(options);
+}
+
+function createRedisQueueBackend(redisUrl: string, prefix: string): QueueBackend {
+  // One shared connection for producers; BullMQ duplicates it for each worker's blocking reads.
+  // maxRetriesPerRequest null: a worker must wait out a Redis restart, not throw.
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  redis.on('error', () => {}); // surfaced through ping() and BullMQ's own error events
+  const url = new URL(redisUrl);
+  const closables: Array<{ close(): Promise<void> }> = [];
+  return {
+    kind: 'redis',
+    description: `redis://${url.hostname}:${url.port || 6379}${url.pathname} prefix ${prefix}`,
+    createQueue<Data, Result>(name: string, tuning: QueueTuning = {}) {
+      const queue = new Queue<Data, Result>(name, { connection: redis, prefix, ...tuning });
+      closables.push(queue);
+      return queue;
+    },
+    createWorker<Data, Result>(name: string, processor: Processor<Data, Result>, tuning: WorkerTuning = {}) {
+      const worker = new Worker<Data, Result>(name, processor, { connection: redis, prefix, ...tuning });
+      closables.push(worker);
+      return worker;
+    },
+    async ping() {
+      const answer = await withTimeout(redis.ping(), 2000, 'redis did not answer PING');
+      if (answer !== 'PONG') throw new Error(`redis answered ${answer}`);
+    },
+    async close() {
+      await Promise.allSettled(closables.map((c) => c.close()));
+      redis.disconnect();
+    },
+  };
+}
+
+async function createPostgresQueueBackend({ databaseUrl, schema = 'bullmq' }: QueueBackendOptions): Promise<QueueBackend> {
+  // Migrate the jobs schema once, here, on a dedicated session (BullMQ's migrator needs one for
+  // its advisory lock), instead of letting every Queue and Worker check on connect.
+  const migrator = new pg.Client({ connectionString: databaseUrl });
+  await migrator.connect();
+  try {
+    await runMigrations(migrator, schema);
+  } finally {
+    await migrator.end();
+  }
+  const classes = withBackend(createPostgresBackend);
+  // Each Queue/Worker owns a small pool plus one LISTEN connection; keep the pools small.
+  const connection = { connectionString: databaseUrl, schema, max: 4 };
+  const probe = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  probe.on('error', () => {});
+  const closables: Array<{ close(): Promise<void> }> = [];
+  const url = new URL(databaseUrl);
+  return {
+    kind: 'postgres',
+    description: `postgres://${url.hostname}:${url.port || 5432}${url.pathname} schema ${schema}`,
+    createQueue<Data, Result>(name: string, tuning: QueueTuning = {}) {
+      const queue = new classes.Queue<Data, Result>(name, { connection, ...tuning });
+      closables.push(queue);
+      return queue as unknown as Queue<Data, Result>;
+    },
+    createWorker<Data, Result>(name: string, processor: Processor<Data, Result>, tuning: WorkerTuning = {}) {
+      const worker = new classes.Worker<Data, Result>(name, processor, { connection, ...tuning });
+      closables.push(worker);
+      return worker as unknown as Worker<Data, Result>;
+    },
+    async ping() {
+      await withTimeout(probe.query(`select 1 from "${schema}".migration limit 1`), 2000, 'queue database did not answer');
+    },
+    async close() {
+      await Promise.allSettled(closables.map((c) => c.close()));
+      await probe.end();
+    },
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), ms);
+    }),
+  ]);
+}

@@ -1,0 +1,68 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import type { Logger } from '../log.ts';
+import { ENTITIES } from './entities/index.ts';
+import { MIGRATIONS } from './migrations/index.ts';
+
+export type Orm = MikroORM;
+export type { EntityManager } from '@mikro-orm/postgresql';
+
+const migrationsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+export interface OrmOptions {
+  databaseUrl: string;
+  logger?: Logger;
+  poolMax?: number;
+}
+
+export function ormConfig({ databaseUrl, logger, poolMax = 10 }: OrmOptions): Options {
+  return {
+    clientUrl: databaseUrl,
+    entities: ENTITIES,
+    // Entities are EntitySchema definitions: no decorators, no reflection, nothing to discover.
+    discovery: { disableDynamicFileAccess: true, requireEntitiesArray: true },
+    pool: { min: 0, max: poolMax },
+    forceUtcTimezone: true,
+    extensions: [Migrator],
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      path: migrationsDir,
+      pathTs: migrationsDir,
+      migrationsList: MIGRATIONS,
+      transactional: true,
+      allOrNothing: true,
+      emit: 'ts',
+      snapshot: false,
+    },
+    debug: false,
+    logger: (message) => logger?.debug({ orm: message }),
+  };
+}
+
+export async function openOrm(options: OrmOptions): Promise<Orm> {
+  return MikroORM.init(ormConfig(options));
+}
+
+/** Any constant works; it only has to be the same in every turnover process. */
+const MIGRATION_LOCK_KEY = 0x7475726e; // 'turn'
+
+/**
+ * Applies every pending migration. `serve` and `worker` may start at the same moment and the
+ * MikroORM migrator has no lock of its own, so a session advisory lock on a dedicated connection
+ * makes the second process wait and then find nothing to do.
+ */
+export async function migrate(orm: Orm, databaseUrl: string): Promise<string[]> {
+  const lock = new pg.Client({ connectionString: databaseUrl });
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const applied = await orm.getMigrator().up();
+    return applied.map((m) => m.name);
+  } finally {
+    await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lock.end();
+  }
+}

@@ -151,7 +151,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   } catch (error) {
     const e = error as { code?: string; exitCode?: number };
     if (e.code?.startsWith('commander.')) {
-      process.exitCode = e.exitCode ?? 2;
+      // Commander has printed the message; help and version are not errors, the rest are usage errors.
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
       return;
     }
     if (error instanceof ConfigError || error instanceof UsageError) {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { OperatorRole } from '../lifecycle/statuses.ts';
 import { insertAuditEntry } from './audit.ts';
@@ -36,6 +36,8 @@ export function insertApiToken(em: EntityManager, input: NewToken): { token: str
   if (input.kind !== 'admin' && input.role) throw new Error('only admin tokens carry a role');
   const token = generateToken(input.kind);
   const record = em.create(ApiTokenSchema, {
+    // Set here, not at flush, because the audit entry below names it.
+    id: randomUUID(),
     tenantId: input.tenantId,
     kind: input.kind,
     role: input.role ?? null,

@@ -1,6 +1,6 @@
 import { EntitySchema, type OptionalProps } from '@mikro-orm/core';
 import { OPERATOR_ROLES, type OperatorRole } from '../../lifecycle/statuses.ts';
-import { createdAtColumn, inList, uuidPrimaryKey } from './columns.ts';
+import { createdAtColumn, uuidPrimaryKey } from './columns.ts';
 
 export const TOKEN_KINDS = ['scim', 'admin', 'device'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
@@ -35,8 +35,8 @@ export const ApiTokenSchema = new EntitySchema<ApiToken>({
   properties: {
     id: uuidPrimaryKey,
     tenantId: { kind: 'm:1', entity: 'Tenant', mapToPk: true, deleteRule: 'cascade', fieldName: 'tenant_id' },
-    kind: { type: 'text' },
-    role: { type: 'text', nullable: true },
+    kind: { enum: true, items: () => TOKEN_KINDS },
+    role: { enum: true, items: () => OPERATOR_ROLES, nullable: true },
     label: { type: 'text', nullable: true },
     tokenHash: { type: 'text', unique: 'api_tokens_token_hash_key' },
     prefix: { type: 'text' },
@@ -48,8 +48,4 @@ export const ApiTokenSchema = new EntitySchema<ApiToken>({
     expiresAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
   },
   indexes: [{ name: 'api_tokens_tenant_kind_idx', properties: ['tenantId', 'kind'] }],
-  checks: [
-    { name: 'api_tokens_kind_check', expression: inList('kind', TOKEN_KINDS) },
-    { name: 'api_tokens_role_check', expression: `role is null or ${inList('role', OPERATOR_ROLES)}` },
-  ],
 });

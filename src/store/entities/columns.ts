@@ -21,8 +21,3 @@ export const updatedAtColumn = {
   onCreate: () => new Date(),
   onUpdate: () => new Date(),
 } as const;
-
-/** A `CHECK (col IN (...))` constraint built from one of the const lists in src/lifecycle. */
-export function inList(column: string, values: readonly string[]): string {
-  return `${column} in (${values.map((v) => `'${v}'`).join(', ')})`;
-}

@@ -1,5 +1,5 @@
 import { EntitySchema, type OptionalProps } from '@mikro-orm/core';
-import { createdAtColumn, inList, uuidPrimaryKey } from './columns.ts';
+import { createdAtColumn, uuidPrimaryKey } from './columns.ts';
 
 /** mobile_app and desktop_app check in; soft_phone and desk_phone (by MAC) are device lines. */
 export const DEVICE_KINDS = ['mobile_app', 'desktop_app', 'soft_phone', 'desk_phone'] as const;
@@ -29,7 +29,7 @@ export const DeviceSchema = new EntitySchema<Device>({
     id: uuidPrimaryKey,
     tenantId: { kind: 'm:1', entity: 'Tenant', mapToPk: true, deleteRule: 'cascade', fieldName: 'tenant_id' },
     userId: { kind: 'm:1', entity: 'User', mapToPk: true, deleteRule: 'cascade', fieldName: 'user_id' },
-    kind: { type: 'text' },
+    kind: { enum: true, items: () => DEVICE_KINDS },
     clientId: { type: 'text' },
     name: { type: 'text', nullable: true },
     mac: { type: 'text', nullable: true },
@@ -40,7 +40,6 @@ export const DeviceSchema = new EntitySchema<Device>({
   },
   uniques: [{ name: 'devices_user_client_id_key', properties: ['userId', 'clientId'] }],
   checks: [
-    { name: 'devices_kind_check', expression: inList('kind', DEVICE_KINDS) },
     { name: 'devices_pending_items_check', expression: 'pending_items >= 0' },
   ],
 });

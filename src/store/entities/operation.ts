@@ -1,6 +1,6 @@
 import { EntitySchema, type OptionalProps } from '@mikro-orm/core';
 import { OPERATION_STATES, type OperationState } from '../../lifecycle/tasks.ts';
-import { createdAtColumn, inList, uuidPrimaryKey } from './columns.ts';
+import { createdAtColumn, uuidPrimaryKey } from './columns.ts';
 
 /**
  * A bulk action: one task per selected user. Only `total` is stored; the live counts (succeeded,
@@ -29,11 +29,10 @@ export const OperationSchema = new EntitySchema<Operation>({
     action: { type: 'text' },
     options: { type: 'json', defaultRaw: "'{}'" },
     actor: { type: 'text' },
-    state: { type: 'text', default: 'running' },
+    state: { enum: true, items: () => OPERATION_STATES, default: 'running' },
     total: { type: 'integer' },
     createdAt: createdAtColumn,
     finishedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
   },
   indexes: [{ name: 'operations_tenant_created_at_idx', properties: ['tenantId', 'createdAt'] }],
-  checks: [{ name: 'operations_state_check', expression: inList('state', OPERATION_STATES) }],
 });

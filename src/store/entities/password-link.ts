@@ -1,5 +1,5 @@
 import { EntitySchema, type OptionalProps } from '@mikro-orm/core';
-import { createdAtColumn, inList, uuidPrimaryKey } from './columns.ts';
+import { createdAtColumn, uuidPrimaryKey } from './columns.ts';
 
 export const PASSWORD_LINK_PURPOSES = ['welcome', 'recovery'] as const;
 export type PasswordLinkPurpose = (typeof PASSWORD_LINK_PURPOSES)[number];
@@ -26,7 +26,7 @@ export const PasswordLinkSchema = new EntitySchema<PasswordLink>({
     id: uuidPrimaryKey,
     tenantId: { kind: 'm:1', entity: 'Tenant', mapToPk: true, deleteRule: 'cascade', fieldName: 'tenant_id' },
     userId: { kind: 'm:1', entity: 'User', mapToPk: true, deleteRule: 'cascade', fieldName: 'user_id' },
-    purpose: { type: 'text' },
+    purpose: { enum: true, items: () => PASSWORD_LINK_PURPOSES },
     tokenHash: { type: 'text', unique: 'password_links_token_hash_key' },
     taskId: { type: 'uuid', nullable: true },
     expiresAt: { type: 'Date', columnType: 'timestamptz' },
@@ -34,5 +34,4 @@ export const PasswordLinkSchema = new EntitySchema<PasswordLink>({
     createdAt: createdAtColumn,
   },
   indexes: [{ name: 'password_links_user_idx', properties: ['userId'] }],
-  checks: [{ name: 'password_links_purpose_check', expression: inList('purpose', PASSWORD_LINK_PURPOSES) }],
 });

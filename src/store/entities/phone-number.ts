@@ -1,5 +1,5 @@
 import { EntitySchema, type OptionalProps } from '@mikro-orm/core';
-import { createdAtColumn, inList, uuidPrimaryKey } from './columns.ts';
+import { createdAtColumn, uuidPrimaryKey } from './columns.ts';
 
 export const PHONE_NUMBER_STATES = ['available', 'assigned'] as const;
 export type PhoneNumberState = (typeof PHONE_NUMBER_STATES)[number];
@@ -24,7 +24,7 @@ export const PhoneNumberSchema = new EntitySchema<PhoneNumber>({
     id: uuidPrimaryKey,
     tenantId: { kind: 'm:1', entity: 'Tenant', mapToPk: true, deleteRule: 'cascade', fieldName: 'tenant_id' },
     number: { type: 'text' },
-    state: { type: 'text', default: 'available' },
+    state: { enum: true, items: () => PHONE_NUMBER_STATES, default: 'available' },
     userId: { kind: 'm:1', entity: 'User', mapToPk: true, nullable: true, deleteRule: 'no action', fieldName: 'user_id' },
     assignedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     createdAt: createdAtColumn,
@@ -32,7 +32,6 @@ export const PhoneNumberSchema = new EntitySchema<PhoneNumber>({
   uniques: [{ name: 'phone_numbers_tenant_number_key', properties: ['tenantId', 'number'] }],
   indexes: [{ name: 'phone_numbers_user_idx', properties: ['userId'] }],
   checks: [
-    { name: 'phone_numbers_state_check', expression: inList('state', PHONE_NUMBER_STATES) },
     { name: 'phone_numbers_number_check', expression: "number ~ '^\\+[1-9][0-9]{1,14}$'" },
     { name: 'phone_numbers_assignment_check', expression: "(state = 'assigned') = (user_id is not null)" },
   ],

@@ -1,6 +1,6 @@
 import { EntitySchema, type OptionalProps } from '@mikro-orm/core';
 import { TASK_STATES, TASK_TYPES, type TaskState, type TaskType } from '../../lifecycle/tasks.ts';
-import { createdAtColumn, inList, updatedAtColumn, uuidPrimaryKey } from './columns.ts';
+import { createdAtColumn, updatedAtColumn, uuidPrimaryKey } from './columns.ts';
 
 /**
  * The outbox and the durable record of a piece of lifecycle work. A task row is written in the
@@ -45,10 +45,10 @@ export const TaskSchema = new EntitySchema<Task>({
   properties: {
     id: uuidPrimaryKey,
     tenantId: { kind: 'm:1', entity: 'Tenant', mapToPk: true, deleteRule: 'cascade', fieldName: 'tenant_id' },
-    type: { type: 'text' },
+    type: { enum: true, items: () => TASK_TYPES },
     userId: { kind: 'm:1', entity: 'User', mapToPk: true, nullable: true, fieldName: 'user_id' },
     operationId: { kind: 'm:1', entity: 'Operation', mapToPk: true, nullable: true, deleteRule: 'cascade', fieldName: 'operation_id' },
-    state: { type: 'text', default: 'pending' },
+    state: { enum: true, items: () => TASK_STATES, default: 'pending' },
     payload: { type: 'json', defaultRaw: "'{}'" },
     attempts: { type: 'integer', default: 0 },
     maxAttempts: { type: 'integer', default: 5 },
@@ -77,8 +77,6 @@ export const TaskSchema = new EntitySchema<Task>({
     },
   ],
   checks: [
-    { name: 'tasks_type_check', expression: inList('type', TASK_TYPES) },
-    { name: 'tasks_state_check', expression: inList('state', TASK_STATES) },
     { name: 'tasks_attempts_check', expression: 'attempts >= 0 and max_attempts >= 1' },
   ],
 });

@@ -7,7 +7,7 @@ import {
   type StoredUserStatus,
   type UserRole,
 } from '../../lifecycle/statuses.ts';
-import { createdAtColumn, inList, updatedAtColumn, uuidPrimaryKey } from './columns.ts';
+import { createdAtColumn, updatedAtColumn, uuidPrimaryKey } from './columns.ts';
 
 /** A SCIM multi-valued attribute entry (emails, phoneNumbers, ...). */
 export interface MultiValue {
@@ -89,9 +89,9 @@ export const UserSchema = new EntitySchema<User>({
     phoneNumbers: { type: 'json', defaultRaw: "'[]'" },
     extension: { type: 'text', nullable: true },
     department: { type: 'text', nullable: true },
-    role: { type: 'text', default: 'basic_user' },
-    status: { type: 'text', default: 'password_required' },
-    disabledBy: { type: 'text', nullable: true },
+    role: { enum: true, items: () => USER_ROLES, default: 'basic_user' },
+    status: { enum: true, items: () => STORED_USER_STATUSES, default: 'password_required' },
+    disabledBy: { enum: true, items: () => DISABLED_BY, nullable: true },
     idpActive: { type: 'boolean', default: true },
     title: { type: 'text', nullable: true },
     employeeNumber: { type: 'text', nullable: true },
@@ -121,9 +121,6 @@ export const UserSchema = new EntitySchema<User>({
     { name: 'users_tenant_extension_idx', properties: ['tenantId', 'extension'] },
   ],
   checks: [
-    { name: 'users_status_check', expression: inList('status', STORED_USER_STATUSES) },
-    { name: 'users_role_check', expression: inList('role', USER_ROLES) },
-    { name: 'users_disabled_by_check', expression: `disabled_by is null or ${inList('disabled_by', DISABLED_BY)}` },
     { name: 'users_failed_login_count_check', expression: 'failed_login_count >= 0' },
   ],
 });

@@ -1,8 +1,9 @@
 import type { MigrationObject } from '@mikro-orm/core';
-import { Migration20261125180424 } from './Migration20261125180424.ts';
+import { Migration20261125180819 } from './Migration20261125180819.ts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same under any
- * loader. `npm run migration:create` writes a new file from the entity changes; add it here.
+ * loader. To add one: change the entities, then `npm run migration:create`, and list the new
+ * file here.
  */
-export const MIGRATIONS: MigrationObject[] = [{ name: 'Migration20261125180424', class: Migration20261125180424 }];
+export const MIGRATIONS: MigrationObject[] = [{ name: 'Migration20261125180819', class: Migration20261125180819 }];

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULTS } from '../config/defaults.ts';
 
 /**
  * Configuration comes from the environment only (12-factor). Everything is validated at start;
@@ -23,22 +24,25 @@ const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === 
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefined, schema.optional());
 
 const envSchema = z.object({
-  PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(3000)),
-  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
+  PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(DEFAULTS.PORT)),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default(DEFAULTS.HOST)),
   PUBLIC_URL: optional(url(['http:', 'https:'])),
   DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
   REDIS_URL: optional(url(['redis:', 'rediss:'])),
   SMTP_URL: optional(url(['smtp:', 'smtps:'])),
-  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().min(3).default('turnover <no-reply@localhost>')),
-  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(LOG_LEVELS).default('info')),
-  WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1000).default(8)),
-  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('.data')),
+  MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().min(3).default(DEFAULTS.MAIL_FROM)),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(LOG_LEVELS).default(DEFAULTS.LOG_LEVEL)),
+  WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1000).default(DEFAULTS.WORKER_CONCURRENCY)),
+  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(DEFAULTS.DATA_DIR)),
   QUEUE_PREFIX: z.preprocess(
     emptyAsUndefined,
-    z.string().regex(/^[A-Za-z0-9_{}:-]+$/, 'letters, digits, _ - : { } only').default('{turnover}'),
+    z.string().regex(/^[A-Za-z0-9_{}:-]+$/, 'letters, digits, _ - : { } only').default(DEFAULTS.QUEUE_PREFIX),
   ),
-  SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(25_000)),
+  SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(DEFAULTS.SHUTDOWN_TIMEOUT_MS)),
 });
+
+/** Every environment variable turnover reads. */
+export const ENV_VARIABLES = Object.keys(envSchema.shape) as Array<keyof typeof envSchema.shape>;
 
 export interface Config {
   port: number;

@@ -26,7 +26,7 @@ export interface Runtime {
   orm: Orm;
   queue: QueueBackend;
   mailer: Mailer;
-  /** The API's address once it listens. */
+  /** Where this process listens (the API, or a worker's health endpoints). */
   url?: string;
   stop(): Promise<void>;
 }
@@ -64,24 +64,25 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger)
 
     const runtime: Runtime = { config, database, orm, queue, mailer, stop: stopAll };
 
-    if (roles.api) {
-      const app = createApp({
-        logger,
-        readiness: [
-          { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },
-          { name: 'queue', check: () => queue.ping() },
-        ],
-      });
-      const server = http.createServer(app);
-      server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => resolve());
-      });
-      const { port } = server.address() as AddressInfo;
-      runtime.url = `http://127.0.0.1:${port}`;
-      stops.push(() => closeServer(server, config.shutdownTimeoutMs));
-    }
+    // Every process listens: the API serves everything, a worker only /healthz, /readyz (and
+    // metrics), so orchestrators can probe workers the same way.
+    const app = createApp({
+      logger,
+      routes: roles.api ? 'all' : 'ops',
+      readiness: [
+        { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },
+        { name: 'queue', check: () => queue.ping() },
+      ],
+    });
+    const server = http.createServer(app);
+    server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    runtime.url = `http://127.0.0.1:${port}`;
+    stops.push(() => closeServer(server, config.shutdownTimeoutMs));
 
     logger.info(
       {

@@ -6,6 +6,8 @@ import { mountHealth, type ReadinessCheck } from './health.ts';
 
 export interface AppDependencies {
   logger: Logger;
+  /** `ops`: health and metrics only (worker processes); `all`: the whole API. */
+  routes: 'all' | 'ops';
   readiness: ReadinessCheck[];
 }
 

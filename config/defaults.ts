@@ -1,0 +1,18 @@
+/**
+ * Defaults for every setting turnover reads from the environment. src/config.ts validates the
+ * environment against these; config/example.env documents them for operators.
+ */
+export const DEFAULTS = {
+  PORT: 3000,
+  HOST: '0.0.0.0',
+  MAIL_FROM: 'turnover <no-reply@localhost>',
+  LOG_LEVEL: 'info',
+  /** Jobs one worker process runs at once. */
+  WORKER_CONCURRENCY: 8,
+  /** Embedded PostgreSQL files and .eml mail when no servers are configured. */
+  DATA_DIR: '.data',
+  /** Redis key prefix; the braces are a hash tag so a queue's keys share one Redis Cluster slot. */
+  QUEUE_PREFIX: '{turnover}',
+  /** How long shutdown waits for requests and running jobs before it cuts them. */
+  SHUTDOWN_TIMEOUT_MS: 25_000,
+} as const;

@@ -1,0 +1,48 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { ENV_VARIABLES, loadConfig } from '../../src/config.ts';
+import { ROOT } from '../support/cli.ts';
+
+/** No Docker engine runs here, so the compose file is kept honest by reading it. */
+const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
+type Service = { command?: string[]; environment?: Record<string, string>; healthcheck?: { test: string[] }; depends_on?: Record<string, unknown> };
+const services = compose.services as Record<string, Service>;
+
+describe('docker-compose.yml', () => {
+  it('brings up postgres, redis, a mail sink, the API and the workers, each with a healthcheck', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'mailpit', 'postgres', 'redis', 'worker']);
+    for (const [name, service] of Object.entries(services)) expect(service.healthcheck?.test, name).toBeDefined();
+  });
+
+  it('runs the API as `turnover serve` and the workers as `turnover worker`', () => {
+    expect(services.api!.command).toEqual(['node', 'bin/turnover.js', 'serve']);
+    expect(services.worker!.command).toEqual(['node', 'bin/turnover.js', 'worker']);
+  });
+
+  it.each(['api', 'worker'])('gives %s only variables turnover reads, and values it accepts', (name) => {
+    const env = services[name]!.environment!;
+    expect(Object.keys(env).filter((k) => !(ENV_VARIABLES as string[]).includes(k))).toEqual([]);
+    const config = loadConfig(env);
+    expect(new URL(config.databaseUrl!).hostname).toBe('postgres');
+    expect(new URL(config.redisUrl!).hostname).toBe('redis');
+    expect(new URL(config.smtpUrl!).hostname).toBe('mailpit');
+    expect(Object.keys(services[name]!.depends_on!)).toEqual(['postgres', 'redis', 'mailpit']);
+  });
+
+  it('points DATABASE_URL at the database the postgres service creates', () => {
+    const pgEnv = services.postgres!.environment!;
+    const url = new URL(services.api!.environment!.DATABASE_URL!);
+    expect([url.username, url.password, url.pathname.slice(1)]).toEqual([pgEnv.POSTGRES_USER, pgEnv.POSTGRES_PASSWORD, pgEnv.POSTGRES_DB]);
+  });
+
+  it('documents every variable in config/example.env, and example.env holds only valid values', () => {
+    const example = fs.readFileSync(path.join(ROOT, 'config/example.env'), 'utf8');
+    const entries = Object.fromEntries(
+      example.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    expect(Object.keys(entries).sort()).toEqual([...ENV_VARIABLES].sort());
+    expect(() => loadConfig(entries)).not.toThrow();
+  });
+});

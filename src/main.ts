@@ -4,7 +4,13 @@ import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { createMailer, type Mailer } from './mail/transport.ts';
+import { PROCESSORS } from '../jobs/index.ts';
+import type { TaskProcessors } from '../jobs/types.ts';
 import { createQueueBackend, type QueueBackend } from './queue/backend.ts';
+import { startReconciler } from './queue/reconciler.ts';
+import { startRelay } from './queue/relay.ts';
+import { openTaskQueues, type TaskQueues } from './queue/task-queues.ts';
+import { startWorkers } from './queue/workers.ts';
 import { provideDatabase, type DatabaseHandle } from './store/database.ts';
 import { migrate, openOrm, type Orm } from './store/orm.ts';
 import { ensureDefaultTenant } from './store/tenants.ts';
@@ -25,13 +31,19 @@ export interface Runtime {
   database: DatabaseHandle;
   orm: Orm;
   queue: QueueBackend;
+  queues: TaskQueues;
   mailer: Mailer;
   /** Where this process listens (the API, or a worker's health endpoints). */
   url?: string;
   stop(): Promise<void>;
 }
 
-export async function startRuntime(config: Config, roles: Roles, logger: Logger): Promise<Runtime> {
+export interface RuntimeOptions {
+  /** Tests swap in their own processors; production uses jobs/index.ts. */
+  processors?: TaskProcessors;
+}
+
+export async function startRuntime(config: Config, roles: Roles, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const started = Date.now();
   const stops: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
@@ -62,7 +74,23 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger)
     const mailer = createMailer(config, logger);
     stops.push(() => mailer.close());
 
-    const runtime: Runtime = { config, database, orm, queue, mailer, stop: stopAll };
+    const queues = openTaskQueues(queue);
+    if (roles.relay) {
+      const relay = startRelay({ orm, databaseUrl: database.url, queues, logger });
+      const reconciler = startReconciler({ orm, queues, logger });
+      stops.push(() => relay.stop(), () => reconciler.stop());
+    }
+    if (roles.workers) {
+      const workers = startWorkers(
+        queue,
+        { orm, processors: options.processors ?? PROCESSORS, mailer, publicUrl: config.publicUrl, logger },
+        config.workerConcurrency,
+      );
+      // Stopped before the queue backend closes: running jobs finish first.
+      stops.push(() => workers.close());
+    }
+
+    const runtime: Runtime = { config, database, orm, queue, queues, mailer, stop: stopAll };
 
     // Every process listens: the API serves everything, a worker only /healthz, /readyz (and
     // metrics), so orchestrators can probe workers the same way.

@@ -1,9 +1,13 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125180819 } from './Migration20261125180819.ts';
+import { Migration20261125182000_tasks_notify } from './Migration20261125182000_tasks_notify.ts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same under any
  * loader. To add one: change the entities, then `npm run migration:create`, and list the new
  * file here.
  */
-export const MIGRATIONS: MigrationObject[] = [{ name: 'Migration20261125180819', class: Migration20261125180819 }];
+export const MIGRATIONS: MigrationObject[] = [
+  { name: 'Migration20261125180819', class: Migration20261125180819 },
+  { name: 'Migration20261125182000_tasks_notify', class: Migration20261125182000_tasks_notify },
+];

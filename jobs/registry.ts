@@ -1,0 +1,57 @@
+import type { ResetOptions } from '../src/lifecycle/policy.ts';
+import type { TaskType } from '../src/lifecycle/tasks.ts';
+
+/**
+ * The one map from task type to its payload, its queue and its retry policy. Every place that
+ * creates a Task and every processor in jobs/ is type-checked against TaskPayloads.
+ */
+export interface TaskPayloads {
+  deprovision: { chainReset?: boolean; resetOptions?: Partial<ResetOptions>; source?: 'scim' | 'schedule' | 'operator' };
+  ban: Record<string, never>;
+  unban: Record<string, never>;
+  disable: { by?: 'idp' | 'operator' };
+  activate: { by?: 'idp' | 'operator' };
+  unlock: Record<string, never>;
+  delete: Record<string, never>;
+  purge: Record<string, never>;
+  reset: { options: Partial<ResetOptions>; skipPendingData?: boolean };
+  recycle: { firstName: string; lastName: string; email?: string; sendWelcome?: boolean };
+  welcome_email: Record<string, never>;
+  force_password_reset: { sendRecoveryEmail?: boolean };
+  inactivity_sweep: Record<string, never>;
+}
+
+/** Queues: lifecycle work, and mail apart from it so 10,000 resets never delay a welcome email. */
+export const QUEUE_NAMES = ['lifecycle', 'mail'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export interface TaskDefinition {
+  queue: QueueName;
+  /** Attempts before the task is `failed` (visible to operators, re-drivable). */
+  attempts: number;
+  /** First retry delay; doubles each attempt, with jitter. */
+  backoffMs: number;
+}
+
+export const TASK_DEFINITIONS: { readonly [T in TaskType]: TaskDefinition } = {
+  deprovision: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  ban: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  unban: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  disable: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  activate: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  unlock: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  delete: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  purge: { queue: 'lifecycle', attempts: 8, backoffMs: 5_000 },
+  reset: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  recycle: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  // Mail servers refuse for minutes at a time; spread the retries out further.
+  welcome_email: { queue: 'mail', attempts: 10, backoffMs: 10_000 },
+  force_password_reset: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  inactivity_sweep: { queue: 'lifecycle', attempts: 3, backoffMs: 60_000 },
+};
+
+/** What the queue carries: only the key. The task row holds the payload and the truth. */
+export interface JobData {
+  taskId: string;
+  tenantId: string;
+}

@@ -1,0 +1,30 @@
+import type { Job } from 'bullmq';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../src/log.ts';
+import type { Mailer } from '../src/mail/transport.ts';
+import type { TaskType } from '../src/lifecycle/tasks.ts';
+import type { Task } from '../src/store/entities/index.ts';
+import type { JobData, TaskPayloads } from './registry.ts';
+
+/** What a processor decides about its task; the runner writes it to the task row. */
+export type TaskOutcome =
+  | { state: 'succeeded'; result?: Record<string, unknown> }
+  /** App data still on a device: run again after `retryInMs` (or sooner on "retry now"). */
+  | { state: 'waiting_for_device'; retryInMs: number; result?: Record<string, unknown> }
+  /** A person must decide (retry, skip); the job ends and the task waits in the inbox. */
+  | { state: 'needs_decision'; reason: string; result?: Record<string, unknown> };
+
+export interface TaskContext<T extends TaskType> {
+  /** The task row as claimed (state `running`, attempts already counted). */
+  task: Task;
+  payload: TaskPayloads[T];
+  /** Inside the transaction that also records the outcome: commit both or neither. */
+  em: EntityManager;
+  job: Job<JobData>;
+  mailer: Mailer;
+  publicUrl: string;
+  logger: Logger;
+}
+
+export type TaskProcessor<T extends TaskType> = (context: TaskContext<T>) => Promise<TaskOutcome>;
+export type TaskProcessors = { [T in TaskType]?: TaskProcessor<T> };

@@ -1,0 +1,32 @@
+import type { Queue } from 'bullmq';
+import { QUEUE_NAMES, TASK_DEFINITIONS, type JobData, type QueueName } from '../../jobs/registry.ts';
+import type { TaskType } from '../lifecycle/tasks.ts';
+import type { QueueBackend } from './backend.ts';
+
+export type TaskQueues = Record<QueueName, Queue<JobData>>;
+
+/**
+ * Job history lives in the task rows; BullMQ keeps recent jobs only, for the dashboard. Failed
+ * jobs stay a week so an operator can still read them there.
+ */
+const KEEP = { removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 86_400 } } as const;
+
+export function openTaskQueues(backend: QueueBackend): TaskQueues {
+  return Object.fromEntries(QUEUE_NAMES.map((name) => [name, backend.createQueue<JobData>(name)])) as TaskQueues;
+}
+
+/** BullMQ options for a task's job: its id is the task id, so adding it twice is harmless. */
+export function jobFor(task: { id: string; type: TaskType; tenantId: string }) {
+  const definition = TASK_DEFINITIONS[task.type];
+  return {
+    queue: definition.queue,
+    name: task.type,
+    data: { taskId: task.id, tenantId: task.tenantId } satisfies JobData,
+    opts: {
+      jobId: task.id,
+      attempts: definition.attempts,
+      backoff: { type: 'exponential', delay: definition.backoffMs, jitter: 0.5 },
+      ...KEEP,
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import type { Worker } from 'bullmq';
+import { QUEUE_NAMES, type JobData } from '../../jobs/registry.ts';
+import type { QueueBackend } from './backend.ts';
+import { runTask, type RunTaskDependencies } from './run-task.ts';
+
+/**
+ * One BullMQ worker per queue, each running tasks through runTask. `close()` stops taking jobs
+ * and waits for the running ones to finish: that is the graceful part of shutdown.
+ */
+export function startWorkers(backend: QueueBackend, deps: RunTaskDependencies, concurrency: number): { close(): Promise<void> } {
+  const workers: Worker<JobData>[] = QUEUE_NAMES.map((name) => {
+    const worker = backend.createWorker<JobData>(name, (job, token) => runTask(job, token, deps), {
+      concurrency,
+      // A worker that dies mid-job: its lock lapses and another worker takes the job over.
+      lockDuration: 30_000,
+      maxStalledCount: 3,
+    });
+    worker.on('error', (error) => deps.logger.warn({ err: error, queue: name }, 'worker error'));
+    return worker;
+  });
+  return {
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}

@@ -438,7 +438,7 @@ function deprovision(user: LifecycleUser, source: EventSource, policy: Policy): 
   if (s === 'setup_required') return to(user, s);
   // Banned is never downgraded; a deleted user keeps its status but loses its tokens.
   if (s === 'banned' || s === 'deleted') return to(user, s, {}, CUT_OFF);
-  if (policy.onScimDeactivate === 'disable') return to(user, 'banned', {}, CUT_OFF);
+  if (policy.onScimDeactivate === 'ban') return to(user, 'banned', {}, CUT_OFF);
   const disabledBy = s === 'disabled' && user.disabledBy === 'operator' ? 'operator' : by;
   return to(user, 'disabled', { disabledBy }, CUT_OFF);
 }

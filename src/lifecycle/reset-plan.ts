@@ -116,7 +116,7 @@ export const RESET_OUTCOME_LINE =
  */
 export function planReset(options: Partial<ResetOptions>, defaults?: Partial<ResetOptions>): ResetPlan {
   const merged = resetOptionsSchema.parse(
-    Object.fromEntries(RESET_OPTION_KEYS.map((key) => [key, defaults?.[key] ?? options[key] ?? false])),
+    Object.fromEntries(RESET_OPTION_KEYS.map((key) => [key, options[key] ?? defaults?.[key] ?? false])),
   );
   const items: ResetPlanItem[] = [
     ...ALWAYS_CLEARED.map((key) => ({ key, always: true, description: ALWAYS_DESCRIPTIONS[key], userDataKinds: [] })),

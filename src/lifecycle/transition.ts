@@ -9,6 +9,9 @@
  * `!code`: refusal. Columns: none (no such user), PR password_required, A active, I inactive,
  * Di disabled by the IdP, Do disabled by an operator, B banned, X denied, S setup_required,
  * Del deleted, P purged. `reEn` = active, or password_required when the user has no password.
+ * Codes shortened in the table: not_found, pw_not_set, banned, disabled, locked, deleted,
+ * not_awaiting stand for user_not_found, password_not_set, user_banned, user_disabled,
+ * user_locked, user_deleted, not_awaiting_password (REFUSALS below has the full list).
  *
  * | event                | none        | PR            | A             | I             | Di          | Do          | B           | X           | S            | Del          | P           |
  * |----------------------|-------------|---------------|---------------|---------------|-------------|-------------|-------------|-------------|--------------|--------------|-------------|
@@ -169,7 +172,8 @@ export const REFUSALS = {
   user_not_found: 'No such user.',
   user_exists: 'The user already exists.',
   user_purged: 'The user was permanently deleted; nothing more can be done with this record.',
-  user_deleted: 'The user is deleted; a deleted user comes back only when their app reconnects and the reconnection mode allows it.',
+  user_deleted:
+    'The user is deleted; a deleted user comes back only when their app reconnects and the reconnection mode allows it.',
   user_banned: 'The user is banned; unban them first.',
   user_disabled: 'The user is disabled; activate them first.',
   user_locked: 'The user is locked after too many wrong passwords; unlock them first.',
@@ -183,7 +187,7 @@ export const REFUSALS = {
   email_required: 'A welcome email needs an email address.',
 } as const;
 export type RefusalCode = keyof typeof REFUSALS;
-export const REFUSAL_CODES = Object.keys(REFUSALS) as RefusalCode[];
+export const REFUSAL_CODES: readonly RefusalCode[] = Object.freeze(Object.keys(REFUSALS) as RefusalCode[]);
 
 export interface Refusal {
   code: RefusalCode;
@@ -275,7 +279,7 @@ export function transition(user: LifecycleUser | null, event: LifecycleEvent, po
       if (s === 'disabled') return to(user, reEnabled(user.hasPassword), { failedLoginCount: 0 });
       // Inactive stays inactive: it leaves on its own at the next check-in or sign-in.
       if (usable || s === 'password_required') return to(user, s);
-      return refuse(blockedCode(s, 'user_not_found'));
+      return refuse(blockedCode(s, 'user_not_found')); // banned, denied, setup_required, deleted
 
     case 'deprovision':
       return deprovision(user, event.source, policy);
@@ -285,7 +289,9 @@ export function transition(user: LifecycleUser | null, event: LifecycleEvent, po
 
     case 'scim_reactivate':
       // The IdP may only undo its own deactivation; anything else is a silent no-op.
-      if (s === 'disabled' && user.disabledBy === 'idp') return to(user, reEnabled(user.hasPassword), { failedLoginCount: 0 });
+      if (s === 'disabled' && user.disabledBy === 'idp') {
+        return to(user, reEnabled(user.hasPassword), { failedLoginCount: 0 });
+      }
       return to(user, s);
 
     case 'scim_delete':
@@ -343,7 +349,7 @@ export function transition(user: LifecycleUser | null, event: LifecycleEvent, po
           ...email,
         ]);
       }
-      return refuse(blockedCode(s, 'user_not_found'));
+      return refuse(blockedCode(s, 'user_not_found')); // disabled, banned, setup_required, deleted
     }
 
     case 'send_welcome':
@@ -404,7 +410,9 @@ function reconnect(user: LifecycleUser, policy: Policy): TransitionResult {
     case 'leave_deleted':
       return to(user, 'deleted', {}, [CLEAR_HISTORY]);
     case 'set_active':
-      return to(user, reEnabled(user.hasPassword), { failedLoginCount: 0 }, [{ type: 'record_activity', via: 'checkin' }]);
+      return to(user, reEnabled(user.hasPassword), { failedLoginCount: 0 }, [
+        { type: 'record_activity', via: 'checkin' },
+      ]);
     case 'set_disabled':
       // "Must be made active by an administrator": the IdP must not be able to undo it.
       return to(user, 'disabled', { disabledBy: 'operator' }, [CLEAR_HISTORY]);
@@ -415,7 +423,9 @@ function ban(user: LifecycleUser, by: DisabledBy): TransitionResult {
   const s = user.status;
   if (s === 'banned') return to(user, s);
   // A reset seat has no person to ban; a deleted user is already gone from every list.
-  if (s === 'setup_required' || s === 'deleted') return by === 'idp' ? to(user, s) : refuse(blockedCode(s, 'user_reset'));
+  if (s === 'setup_required' || s === 'deleted') {
+    return by === 'idp' ? to(user, s) : refuse(blockedCode(s, 'user_reset'));
+  }
   // History is kept (DESIGN.md §2): no clear_history, nothing deleted.
   return to(user, 'banned', {}, [REVOKE_SESSIONS, REVOKE_DEVICE_TOKENS]);
 }
@@ -450,7 +460,12 @@ function remove(user: LifecycleUser): TransitionResult {
 }
 
 function purge(user: LifecycleUser): TransitionResult {
-  return to(user, PURGED, { failedLoginCount: 0 }, [REVOKE_SESSIONS, REVOKE_DEVICE_TOKENS, REVOKE_PASSWORD_LINKS, PURGE]);
+  return to(user, PURGED, { failedLoginCount: 0 }, [
+    REVOKE_SESSIONS,
+    REVOKE_DEVICE_TOKENS,
+    REVOKE_PASSWORD_LINKS,
+    PURGE,
+  ]);
 }
 
 function reEnabled(hasPassword: boolean): StoredUserStatus {

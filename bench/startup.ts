@@ -1,0 +1,39 @@
+/**
+ * Cold start of `turnover start` with no services configured (embedded PostgreSQL, PostgreSQL
+ * queue backend, mail to files): milliseconds from spawning the process to the first 200 from
+ * /readyz, on a fresh data directory (first start: initdb + migrations) and again on the same one
+ * (restart). Run: npm run bench:startup [-- runs]
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../src/store/database.ts';
+import { startService, waitFor200 } from '../test/support/process.ts';
+
+const runs = Number(process.argv[2] ?? 3);
+const first: number[] = [];
+const restart: number[] = [];
+
+for (let i = 0; i < runs; i++) {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'turnover-bench-start-'));
+  await fs.chmod(dataDir, 0o755);
+  const port = await freePort();
+  const env = { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  for (const bucket of [first, restart]) {
+    const started = Date.now();
+    const service = startService('start', env);
+    await waitFor200(`http://127.0.0.1:${port}/readyz`, 120_000, service);
+    bucket.push(Date.now() - started);
+    service.child.kill('SIGTERM');
+    if ((await service.exited) !== 0) throw new Error(`unclean exit:\n${service.output()}`);
+  }
+  await fs.rm(dataDir, { recursive: true, force: true });
+}
+
+const fmt = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return `median ${(sorted[Math.floor(sorted.length / 2)]! / 1000).toFixed(2)} s (min ${(sorted[0]! / 1000).toFixed(2)}, max ${(sorted.at(-1)! / 1000).toFixed(2)}, n=${xs.length})`;
+};
+console.log(`node ${process.version}, ${os.cpus().length} cpus`);
+console.log(`cold start to /readyz 200, first start (initdb + migrations): ${fmt(first)}`);
+console.log(`cold start to /readyz 200, restart on existing data:          ${fmt(restart)}`);

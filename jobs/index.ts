@@ -1,4 +1,23 @@
+import { activateProcessor } from './activate.ts';
+import { banProcessor } from './ban.ts';
+import { deleteUserProcessor } from './delete.ts';
+import { deprovisionProcessor } from './deprovision.ts';
+import { disableProcessor } from './disable.ts';
+import { inactivitySweepProcessor } from './inactivity-sweep.ts';
+import { purgeProcessor } from './purge.ts';
+import { unbanProcessor } from './unban.ts';
+import { unlockProcessor } from './unlock.ts';
 import type { TaskProcessors } from './types.ts';
 
 /** Every processor, by task type. A task whose type has none fails at once, visibly. */
-export const PROCESSORS: TaskProcessors = {};
+export const PROCESSORS: TaskProcessors = {
+  deprovision: deprovisionProcessor,
+  ban: banProcessor,
+  unban: unbanProcessor,
+  disable: disableProcessor,
+  activate: activateProcessor,
+  unlock: unlockProcessor,
+  delete: deleteUserProcessor,
+  purge: purgeProcessor,
+  inactivity_sweep: inactivitySweepProcessor,
+};

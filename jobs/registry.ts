@@ -16,7 +16,8 @@ export interface TaskPayloads {
   purge: Record<string, never>;
   reset: { options: Partial<ResetOptions>; skipPendingData?: boolean };
   recycle: { firstName: string; lastName: string; email?: string; sendWelcome?: boolean };
-  welcome_email: Record<string, never>;
+  /** `recovery`: the same set-password link, for a forced password reset. */
+  welcome_email: { purpose?: 'welcome' | 'recovery' };
   force_password_reset: { sendRecoveryEmail?: boolean };
   inactivity_sweep: Record<string, never>;
 }

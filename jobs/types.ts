@@ -20,6 +20,11 @@ export interface TaskContext<T extends TaskType> {
   payload: TaskPayloads[T];
   /** Inside the transaction that also records the outcome: commit both or neither. */
   em: EntityManager;
+  /**
+   * Runs `fn` in its own transaction, committed at once whatever happens to the task's: for
+   * facts that must survive a rollback, such as "this email was sent".
+   */
+  persistNow<T>(fn: (em: EntityManager) => Promise<T>): Promise<T>;
   job: Job<JobData>;
   mailer: Mailer;
   publicUrl: string;

@@ -42,6 +42,7 @@ export async function runTask(job: Job<JobData>, token: string | undefined, deps
         task: claimed,
         payload: claimed.payload as never,
         em,
+        persistNow: (fn) => orm.em.fork().transactional(fn),
         job,
         mailer: deps.mailer,
         publicUrl: deps.publicUrl,

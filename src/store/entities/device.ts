@@ -6,7 +6,7 @@ export const DEVICE_KINDS = ['mobile_app', 'desktop_app', 'soft_phone', 'desk_ph
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 export interface Device {
-  [OptionalProps]?: 'id' | 'name' | 'mac' | 'pendingItems' | 'lastCheckinAt' | 'removedAt' | 'createdAt';
+  [OptionalProps]?: 'id' | 'name' | 'mac' | 'pendingItems' | 'clearHistory' | 'lastCheckinAt' | 'removedAt' | 'createdAt';
   id: string;
   tenantId: string;
   userId: string;
@@ -17,6 +17,8 @@ export interface Device {
   mac: string | null;
   /** Records still waiting on the device, as of its last check-in. */
   pendingItems: number;
+  /** Set by disable, delete and deprovision: the next check-in answers `clearHistory: true`. */
+  clearHistory: boolean;
   lastCheckinAt: Date | null;
   removedAt: Date | null;
   createdAt: Date;
@@ -34,6 +36,7 @@ export const DeviceSchema = new EntitySchema<Device>({
     name: { type: 'text', nullable: true },
     mac: { type: 'text', nullable: true },
     pendingItems: { type: 'integer', default: 0 },
+    clearHistory: { type: 'boolean', default: false },
     lastCheckinAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     removedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     createdAt: createdAtColumn,

@@ -1,6 +1,7 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125180819 } from './Migration20261125180819.ts';
 import { Migration20261125182000_tasks_notify } from './Migration20261125182000_tasks_notify.ts';
+import { Migration20261125183000_device_clear_history } from './Migration20261125183000_device_clear_history.ts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same under any
@@ -10,4 +11,5 @@ import { Migration20261125182000_tasks_notify } from './Migration20261125182000_
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261125180819', class: Migration20261125180819 },
   { name: 'Migration20261125182000_tasks_notify', class: Migration20261125182000_tasks_notify },
+  { name: 'Migration20261125183000_device_clear_history', class: Migration20261125183000_device_clear_history },
 ];

@@ -1,0 +1,26 @@
+import { TaskSchema } from '../src/store/entities/index.ts';
+import { runLifecycleEvent } from './lifecycle-event.ts';
+import type { TaskProcessor } from './types.ts';
+
+/**
+ * Cut a leaver off at once: disable or ban per the tenant policy, revoke every session, device
+ * token and set-password link, and tell devices to clear their history. With `chainReset`, a reset
+ * task follows in the same transaction.
+ */
+export const deprovisionProcessor: TaskProcessor<'deprovision'> = async (context) => {
+  const { payload, task, em } = context;
+  const outcome = await runLifecycleEvent(context, { type: 'deprovision', source: payload.source === 'scim' ? 'scim' : 'admin' });
+  if (payload.chainReset) {
+    em.create(TaskSchema, {
+      tenantId: task.tenantId,
+      userId: task.userId,
+      operationId: task.operationId,
+      type: 'reset',
+      payload: { options: payload.resetOptions ?? {} },
+      actor: task.actor,
+      dedupeKey: `reset-after:${task.id}`,
+    });
+    await em.flush();
+  }
+  return outcome;
+};

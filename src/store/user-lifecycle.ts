@@ -1,0 +1,236 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { TaskPayloads } from '../../jobs/registry.ts';
+import { resolvePolicy, type Policy } from '../lifecycle/policy.ts';
+import { DEFAULT_ANSWERING_RULE, type ResetPlan } from '../lifecycle/reset-plan.ts';
+import type { DisabledBy, StoredUserStatus } from '../lifecycle/statuses.ts';
+import {
+  transition,
+  type Effect,
+  type LifecycleEvent,
+  type LifecycleUser,
+  type Refusal,
+  type TransitionOk,
+} from '../lifecycle/transition.ts';
+import { insertAuditEntry } from './audit.ts';
+import { TaskSchema } from './entities/index.ts';
+
+/**
+ * Applies a lifecycle event to one user: the only code that writes a user's status. It locks the
+ * user row in the caller's transaction, asks the pure `transition()` what happens, writes the
+ * result guarded by the row's version, applies the effects, and audits, all in that transaction:
+ * the change, its effects and its audit entry commit together or not at all.
+ *
+ * Mail effects become `welcome_email` task rows (the outbox) unless the caller sends the mail
+ * itself (`mailInline`, the welcome_email job), in which case they are returned to it.
+ */
+export interface ApplyEventInput {
+  tenantId: string;
+  userId: string;
+  event: LifecycleEvent;
+  /** Audit actor: `scim:<token id>`, `admin:<token id>`, `operator:<user id>`, `system`, ... */
+  actor: string;
+  /** The task this change runs in, for the audit trail. */
+  taskId?: string | null;
+  /** Already loaded by the caller; read from the tenant otherwise. */
+  policy?: Policy;
+  /** For `set_password`: the new hash (never the plain password). */
+  passwordHash?: string;
+  /** Return mail effects to the caller instead of queuing welcome_email tasks. */
+  mailInline?: boolean;
+  /** Extra audit details (no secrets). */
+  details?: Record<string, unknown>;
+}
+
+export type ApplyEventResult =
+  | { ok: true; from: StoredUserStatus; result: TransitionOk; mailEffects: Effect[] }
+  | { ok: false; refusal: Refusal };
+
+interface LockedUserRow {
+  status: StoredUserStatus;
+  disabled_by: DisabledBy | null;
+  failed_login_count: number;
+  has_password: boolean;
+  version: number;
+}
+
+export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventInput): Promise<ApplyEventResult> {
+  const sql = sqlIn(em);
+  const [row] = await sql<LockedUserRow>(
+    `select status, disabled_by, failed_login_count, password_hash is not null as has_password, version
+       from users where id = ? and tenant_id = ? for update`,
+    [input.userId, input.tenantId],
+  );
+  const user: LifecycleUser | null = row
+    ? { status: row.status, disabledBy: row.disabled_by, failedLoginCount: row.failed_login_count, hasPassword: row.has_password }
+    : null;
+  const policy = input.policy ?? (await loadPolicy(em, input.tenantId));
+  const result = transition(user, input.event, policy);
+  if (!result.ok) return result;
+  if (!row) throw new Error('transition accepted an event for a missing user'); // only `create`, which has its own path
+
+  if (result.changed) {
+    const updated = await sql<{ id: string }>(
+      `update users set status = ?, disabled_by = ?, failed_login_count = ?,
+          status_changed_at = case when status <> ? then now() else status_changed_at end,
+          version = version + 1, updated_at = now()
+        where id = ? and version = ? returning id`,
+      [result.status, result.disabledBy, result.failedLoginCount, result.status, input.userId, row.version],
+    );
+    // The row is locked FOR UPDATE above, so this only fails if that invariant is broken.
+    if (updated.length !== 1) throw new Error(`user ${input.userId} changed while locked`);
+  }
+
+  const mailEffects: Effect[] = [];
+  for (const effect of result.effects) {
+    if (effect.type === 'send_welcome_email' || effect.type === 'send_recovery_email') {
+      if (input.mailInline) mailEffects.push(effect);
+      else queueMail(em, input, effect.type === 'send_welcome_email' ? 'welcome' : 'recovery');
+      continue;
+    }
+    await applyEffect(em, input, effect);
+  }
+
+  insertAuditEntry(em, {
+    tenantId: input.tenantId,
+    actor: input.actor,
+    action: `user.${input.event.type}`,
+    userId: input.userId,
+    taskId: input.taskId ?? null,
+    details: {
+      from: row.status,
+      to: result.status,
+      changed: result.changed,
+      effects: result.effects.map((e) => e.type),
+      ...input.details,
+    },
+  });
+  await em.flush();
+  return { ok: true, from: row.status, result, mailEffects };
+}
+
+export async function loadPolicy(em: EntityManager, tenantId: string): Promise<Policy> {
+  const [tenant] = await sqlIn(em)<{ policy: unknown }>(`select policy from tenants where id = ?`, [tenantId]);
+  return resolvePolicy(tenant?.policy);
+}
+
+function queueMail(em: EntityManager, input: ApplyEventInput, purpose: TaskPayloads['welcome_email']['purpose']): void {
+  em.create(TaskSchema, {
+    tenantId: input.tenantId,
+    userId: input.userId,
+    type: 'welcome_email',
+    payload: { purpose } satisfies TaskPayloads['welcome_email'],
+    actor: input.actor,
+  });
+}
+
+async function applyEffect(em: EntityManager, input: ApplyEventInput, effect: Effect): Promise<void> {
+  const sql = sqlIn(em);
+  const { userId } = input;
+  switch (effect.type) {
+    case 'revoke_sessions':
+      // Interactive sessions are tokens bound to the user that are not device tokens.
+      await sql(`update api_tokens set revoked_at = now() where user_id = ? and kind <> 'device' and revoked_at is null`, [userId]);
+      return;
+    case 'revoke_device_tokens':
+      await sql(`update api_tokens set revoked_at = now() where user_id = ? and kind = 'device' and revoked_at is null`, [userId]);
+      return;
+    case 'revoke_password_links':
+      await sql(`update password_links set expires_at = now() where user_id = ? and used_at is null and expires_at > now()`, [userId]);
+      return;
+    case 'clear_history_on_devices':
+      await sql(`update devices set clear_history = true where user_id = ? and removed_at is null`, [userId]);
+      return;
+    case 'clear_password':
+      await sql(`update users set password_hash = null where id = ?`, [userId]);
+      return;
+    case 'set_password':
+      if (!input.passwordHash) throw new Error('set_password needs a password hash');
+      await sql(`update users set password_hash = ? where id = ?`, [input.passwordHash, userId]);
+      return;
+    case 'record_activity':
+      await sql(
+        effect.via === 'checkin' ? `update users set last_checkin_at = now() where id = ?` : `update users set last_signin_at = now() where id = ?`,
+        [userId],
+      );
+      return;
+    case 'clear_reset_data':
+      await clearResetData(em, input.tenantId, userId, effect.plan);
+      return;
+    case 'assign_person':
+      await sql(
+        `update users set first_name = ?, last_name = ?, display_name = ?, email = ?,
+            emails = case when ?::text is null then '[]'::jsonb else jsonb_build_array(jsonb_build_object('value', ?::text, 'type', 'work', 'primary', true)) end
+          where id = ?`,
+        [effect.firstName, effect.lastName, `${effect.firstName} ${effect.lastName}`, effect.email, effect.email, effect.email, userId],
+      );
+      return;
+    case 'purge_personal_data':
+      await purgePersonalData(em, userId);
+      return;
+    case 'send_welcome_email':
+    case 'send_recovery_email':
+      return; // handled by the caller of applyEffect
+  }
+}
+
+/**
+ * Clears exactly what the plan lists. Deleting what is already gone is a no-op, so a retried reset
+ * leaves the same result as one clean run.
+ */
+async function clearResetData(em: EntityManager, tenantId: string, userId: string, plan: ResetPlan): Promise<void> {
+  const sql = sqlIn(em);
+  // Always: the person (name, email), their password and PIN, soft phones and app sessions.
+  await sql(
+    `update users set first_name = null, last_name = null, display_name = null, email = null, emails = '[]',
+        password_hash = null, pin_hash = null
+      where id = ?`,
+    [userId],
+  );
+  await sql(`update api_tokens set revoked_at = now() where user_id = ? and revoked_at is null`, [userId]);
+  await sql(`delete from devices where user_id = ? and kind = 'soft_phone'`, [userId]);
+  if (plan.clearUserDataKinds.length) {
+    await sql(`delete from user_data where user_id = ? and kind = any(?::text[])`, [userId, `{${plan.clearUserDataKinds.join(',')}}`]);
+  }
+  if (plan.restoreDefaultAnsweringRule) {
+    await sql(
+      `insert into user_data (id, tenant_id, user_id, kind, payload) values (gen_random_uuid(), ?, ?, 'answering_rule', ?::jsonb)`,
+      [tenantId, userId, JSON.stringify(DEFAULT_ANSWERING_RULE)],
+    );
+  }
+  if (plan.unassignPhoneNumber) {
+    await sql(`update phone_numbers set state = 'available', user_id = null, assigned_at = null where user_id = ?`, [userId]);
+  }
+  if (plan.removeDeviceLines) {
+    await sql(`delete from devices where user_id = ?`, [userId]);
+  }
+}
+
+/** GDPR erasure: the tombstone keeps id, tenant and status; everything personal goes. */
+async function purgePersonalData(em: EntityManager, userId: string): Promise<void> {
+  const sql = sqlIn(em);
+  await sql(`update phone_numbers set state = 'available', user_id = null, assigned_at = null where user_id = ?`, [userId]);
+  for (const table of ['devices', 'user_data', 'group_memberships', 'api_tokens', 'password_links']) {
+    await sql(`delete from ${table} where user_id = ?`, [userId]);
+  }
+  await sql(
+    `update users set user_name = null, external_id = null, first_name = null, last_name = null, display_name = null,
+        email = null, emails = '[]', phone = null, phone_numbers = '[]', department = null, title = null,
+        employee_number = null, cost_center = null, organization = null, division = null, manager_id = null,
+        termination_date = null, scim_extra = '{}', password_hash = null, pin_hash = null,
+        last_checkin_at = null, last_signin_at = null
+      where id = ?`,
+    [userId],
+  );
+  await sql(`update users set manager_id = null where manager_id = ?`, [userId]);
+  // Earlier audit entries keep the pseudonymous id and the actions, not the person's details.
+  await sql(`update audit_entries set details = details - 'userName' - 'email' - 'firstName' - 'lastName' - 'displayName' where user_id = ?`, [
+    userId,
+  ]);
+}
+
+/** Raw SQL inside the caller's transaction. */
+function sqlIn(em: EntityManager) {
+  const conn = em.getConnection();
+  const ctx = em.getTransactionContext();
+  return <T = unknown>(query: string, params: unknown[] = []) => conn.execute<T[]>(query, params, 'all', ctx);
+}

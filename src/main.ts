@@ -9,6 +9,7 @@ import type { TaskProcessors } from '../jobs/types.ts';
 import { createQueueBackend, type QueueBackend } from './queue/backend.ts';
 import { startReconciler } from './queue/reconciler.ts';
 import { startRelay } from './queue/relay.ts';
+import { installSchedules } from './queue/schedules.ts';
 import { openTaskQueues, type TaskQueues } from './queue/task-queues.ts';
 import { startWorkers } from './queue/workers.ts';
 import { provideDatabase, type DatabaseHandle } from './store/database.ts';
@@ -78,6 +79,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
     if (roles.relay) {
       const relay = startRelay({ orm, databaseUrl: database.url, queues, logger });
       const reconciler = startReconciler({ orm, queues, logger });
+      await installSchedules(queues);
       stops.push(() => relay.stop(), () => reconciler.stop());
     }
     if (roles.workers) {

@@ -2,6 +2,7 @@ import type { Worker } from 'bullmq';
 import { QUEUE_NAMES, type JobData } from '../../jobs/registry.ts';
 import type { QueueBackend } from './backend.ts';
 import { runTask, type RunTaskDependencies } from './run-task.ts';
+import { insertInactivitySweepTasks, isScheduleJob } from './schedules.ts';
 
 /**
  * One BullMQ worker per queue, each running tasks through runTask. `close()` stops taking jobs
@@ -9,12 +10,16 @@ import { runTask, type RunTaskDependencies } from './run-task.ts';
  */
 export function startWorkers(backend: QueueBackend, deps: RunTaskDependencies, concurrency: number): { close(): Promise<void> } {
   const workers: Worker<JobData>[] = QUEUE_NAMES.map((name) => {
-    const worker = backend.createWorker<JobData>(name, (job, token) => runTask(job, token, deps), {
+    const worker = backend.createWorker<JobData>(
+      name,
+      async (job, token) => (isScheduleJob(job) ? { tasks: await insertInactivitySweepTasks(deps.orm) } : runTask(job, token, deps)),
+      {
       concurrency,
       // A worker that dies mid-job: its lock lapses and another worker takes the job over.
       lockDuration: 30_000,
       maxStalledCount: 3,
-    });
+      },
+    );
     worker.on('error', (error) => deps.logger.warn({ err: error, queue: name }, 'worker error'));
     return worker;
   });

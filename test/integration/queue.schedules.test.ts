@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { INACTIVITY_SWEEP_CRON, insertInactivitySweepTasks, SCHEDULE_INACTIVITY_SWEEPS } from '../../src/queue/schedules.ts';
+import { queueBackendsUnderTest } from '../support/database.ts';
+import { useTestRuntime } from '../support/runtime.ts';
+
+describe.each(queueBackendsUnderTest())('daily inactivity sweep schedule on $name', ({ name, redisUrl }) => {
+  const t = useTestRuntime({ label: `schedules_${name}`, redisUrl, roles: { api: false, relay: true, workers: true } });
+
+  it('is installed once as a daily job scheduler, however many processes start', async () => {
+    const { installSchedules } = await import('../../src/queue/schedules.ts');
+    await installSchedules(t.runtime.queues);
+    const schedulers = await t.runtime.queues.lifecycle.getJobSchedulers();
+    expect(schedulers).toEqual([expect.objectContaining({ key: 'inactivity-sweeps', name: SCHEDULE_INACTIVITY_SWEEPS, pattern: INACTIVITY_SWEEP_CRON })]);
+  });
+
+  it('writes one sweep task per tenant per tick, never two live ones, and the sweep runs', async () => {
+    await t.sql(`insert into tenants (id, name) values (gen_random_uuid(), 'second')`);
+    const tenants = (await t.sql(`select id from tenants`)).length;
+    // A tick fired by the scheduler, as a worker would receive it.
+    await t.runtime.queues.lifecycle.add(SCHEDULE_INACTIVITY_SWEEPS, { taskId: '', tenantId: '' });
+    let sweeps: Array<{ state: string }> = [];
+    for (let i = 0; i < 200; i++) {
+      sweeps = await t.sql(`select state from tasks where type = 'inactivity_sweep'`);
+      if (sweeps.length === tenants && sweeps.every((s) => s.state === 'succeeded')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(sweeps).toEqual(Array.from({ length: tenants }, () => ({ state: 'succeeded' })));
+
+    // While a sweep is still waiting, another tick adds nothing.
+    await t.sql(`update tasks set state = 'held' where type = 'inactivity_sweep'`);
+    expect(await insertInactivitySweepTasks(t.runtime.orm)).toBe(0);
+  });
+});

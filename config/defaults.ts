@@ -15,4 +15,6 @@ export const DEFAULTS = {
   QUEUE_PREFIX: '{turnover}',
   /** How long shutdown waits for requests and running jobs before it cuts them. */
   SHUTDOWN_TIMEOUT_MS: 25_000,
+  /** A job whose worker died is taken over after this long without a lock renewal. */
+  JOB_LOCK_MS: 30_000,
 } as const;

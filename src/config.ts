@@ -39,6 +39,7 @@ const envSchema = z.object({
     z.string().regex(/^[A-Za-z0-9_{}:-]+$/, 'letters, digits, _ - : { } only').default(DEFAULTS.QUEUE_PREFIX),
   ),
   SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(DEFAULTS.SHUTDOWN_TIMEOUT_MS)),
+  JOB_LOCK_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).max(600_000).default(DEFAULTS.JOB_LOCK_MS)),
 });
 
 /** Every environment variable turnover reads. */
@@ -61,6 +62,8 @@ export interface Config {
   dataDir: string;
   queuePrefix: string;
   shutdownTimeoutMs: number;
+  /** A job whose worker stops renewing its lock this long is taken over by another worker. */
+  jobLockMs: number;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     queuePrefix: e.QUEUE_PREFIX,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    jobLockMs: e.JOB_LOCK_MS,
   };
 }
 

@@ -42,6 +42,8 @@ export interface Runtime {
 export interface RuntimeOptions {
   /** Tests swap in their own processors; production uses jobs/index.ts. */
   processors?: TaskProcessors;
+  /** Tests shorten the reconciler's pass interval and grace period. */
+  reconciler?: { intervalMs?: number; graceSeconds?: number };
 }
 
 export async function startRuntime(config: Config, roles: Roles, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -78,7 +80,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
     const queues = openTaskQueues(queue);
     if (roles.relay) {
       const relay = startRelay({ orm, databaseUrl: database.url, queues, logger });
-      const reconciler = startReconciler({ orm, queues, logger });
+      const reconciler = startReconciler({ orm, queues, logger, ...options.reconciler });
       await installSchedules(queues);
       stops.push(() => relay.stop(), () => reconciler.stop());
     }
@@ -86,7 +88,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
       const workers = startWorkers(
         queue,
         { orm, processors: options.processors ?? PROCESSORS, mailer, publicUrl: config.publicUrl, logger },
-        config.workerConcurrency,
+        { concurrency: config.workerConcurrency, lockMs: config.jobLockMs },
       );
       // Stopped before the queue backend closes: running jobs finish first.
       stops.push(() => workers.close());

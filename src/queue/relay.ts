@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../log.ts';
 import type { TaskType } from '../lifecycle/tasks.ts';
 import type { Orm } from '../store/orm.ts';
+import { pgArray } from '../store/sql.ts';
 import { jobFor, type TaskQueues } from './task-queues.ts';
 
 /**
@@ -65,7 +66,7 @@ export function startRelay(options: {
       await conn.execute(
         `update tasks set state = 'enqueued', enqueued_at = now(), updated_at = now()
           where id = any(?::uuid[]) and state = 'pending'`,
-        [rows.map((r) => r.id)],
+        [pgArray(rows.map((r) => r.id))],
         'run',
         ctx,
       );

@@ -8,7 +8,11 @@ import { insertInactivitySweepTasks, isScheduleJob } from './schedules.ts';
  * One BullMQ worker per queue, each running tasks through runTask. `close()` stops taking jobs
  * and waits for the running ones to finish: that is the graceful part of shutdown.
  */
-export function startWorkers(backend: QueueBackend, deps: RunTaskDependencies, concurrency: number): { close(): Promise<void> } {
+export function startWorkers(
+  backend: QueueBackend,
+  deps: RunTaskDependencies,
+  { concurrency, lockMs }: { concurrency: number; lockMs: number },
+): { close(): Promise<void> } {
   const workers: Worker<JobData>[] = QUEUE_NAMES.map((name) => {
     const worker = backend.createWorker<JobData>(
       name,

@@ -13,6 +13,7 @@ import {
 } from '../lifecycle/transition.ts';
 import { insertAuditEntry } from './audit.ts';
 import { TaskSchema } from './entities/index.ts';
+import { pgArray, sqlIn } from './sql.ts';
 
 /**
  * Applies a lifecycle event to one user: the only code that writes a user's status. It locks the
@@ -189,7 +190,7 @@ async function clearResetData(em: EntityManager, tenantId: string, userId: strin
   await sql(`update api_tokens set revoked_at = now() where user_id = ? and revoked_at is null`, [userId]);
   await sql(`delete from devices where user_id = ? and kind = 'soft_phone'`, [userId]);
   if (plan.clearUserDataKinds.length) {
-    await sql(`delete from user_data where user_id = ? and kind = any(?::text[])`, [userId, `{${plan.clearUserDataKinds.join(',')}}`]);
+    await sql(`delete from user_data where user_id = ? and kind = any(?::text[])`, [userId, pgArray(plan.clearUserDataKinds)]);
   }
   if (plan.restoreDefaultAnsweringRule) {
     await sql(
@@ -226,11 +227,4 @@ async function purgePersonalData(em: EntityManager, userId: string): Promise<voi
   await sql(`update audit_entries set details = details - 'userName' - 'email' - 'firstName' - 'lastName' - 'displayName' where user_id = ?`, [
     userId,
   ]);
-}
-
-/** Raw SQL inside the caller's transaction. */
-function sqlIn(em: EntityManager) {
-  const conn = em.getConnection();
-  const ctx = em.getTransactionContext();
-  return <T = unknown>(query: string, params: unknown[] = []) => conn.execute<T[]>(query, params, 'all', ctx);
 }

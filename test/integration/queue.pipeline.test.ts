@@ -72,6 +72,9 @@ describe.each(queueBackendsUnderTest())('task pipeline on $name', ({ name, redis
     const task = await waitForState(id, ['succeeded']);
     expect(task).toMatchObject({ attempts: 1, result: { ran: true }, lastError: null });
     expect(task.finishedAt).toBeInstanceOf(Date);
+    // It went through the outbox: the relay marked it enqueued before the worker claimed it.
+    expect(task.enqueuedAt).toBeInstanceOf(Date);
+    expect(task.enqueuedAt!.getTime()).toBeLessThanOrEqual(task.startedAt!.getTime());
     expect(calls[id]).toBe(1);
     // The queue job carries only the key; the row is the truth.
     const job = await runtime.queues.lifecycle.getJob(id);

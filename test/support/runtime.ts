@@ -5,7 +5,7 @@ import type { TaskProcessors } from '../../jobs/types.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { TaskType } from '../../src/lifecycle/tasks.ts';
 import { createLogger } from '../../src/log.ts';
-import { startRuntime, type Roles, type Runtime } from '../../src/main.ts';
+import { startRuntime, type Roles, type Runtime, type RuntimeOptions } from '../../src/main.ts';
 import { TaskSchema, TenantSchema, UserSchema, type Task, type User } from '../../src/store/entities/index.ts';
 import { createTestDatabase } from './database.ts';
 
@@ -31,6 +31,7 @@ export function useTestRuntime(options: {
   processors?: TaskProcessors;
   env?: Record<string, string>;
   roles?: Roles;
+  reconciler?: RuntimeOptions['reconciler'];
 }): TestRuntime {
   const handle = {} as TestRuntime;
   beforeAll(async () => {
@@ -47,7 +48,7 @@ export function useTestRuntime(options: {
       config,
       options.roles ?? { api: true, relay: true, workers: true },
       createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-      options.processors ? { processors: options.processors } : {},
+      { ...(options.processors ? { processors: options.processors } : {}), ...(options.reconciler ? { reconciler: options.reconciler } : {}) },
     );
     const tenantId = (await runtime.orm.em.fork().findOneOrFail(TenantSchema, { name: 'default' })).id;
     Object.assign(handle, {

@@ -77,16 +77,23 @@ export async function runTask(job: Job<JobData>, token: string | undefined, deps
   return { state: outcome.state };
 }
 
+/**
+ * Moves the task to `running` and returns the row in the same statement (the hot path: one round
+ * trip, no ORM hydration). `running` is claimable too so a job whose worker died can be re-run.
+ */
 async function claimTask(em: EntityManager, taskId: string): Promise<Task | null> {
-  const rows = await em.getConnection().execute<{ id: string }[]>(
+  const rows = await em.getConnection().execute<Record<string, unknown>[]>(
     `update tasks set state = 'running', attempts = attempts + 1, started_at = now(), updated_at = now(),
        version = version + 1
       where id = ? and state in (${CLAIMABLE.map(() => '?').join(', ')})
-      returning id`,
+      returning *`,
     [taskId, ...CLAIMABLE],
   );
-  if (!rows.length) return null;
-  return em.findOneOrFail(TaskSchema, { id: taskId }, { disableIdentityMap: true });
+  return rows[0] ? taskFromRow(rows[0]) : null;
+}
+
+function taskFromRow(row: Record<string, unknown>): Task {
+  return Object.fromEntries(Object.entries(row).map(([column, value]) => [column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value])) as unknown as Task;
 }
 
 async function recordOutcome(em: EntityManager, taskId: string, outcome: TaskOutcome): Promise<void> {

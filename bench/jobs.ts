@@ -1,0 +1,124 @@
+/**
+ * 10,000 reset tasks in one operation: time from the commit of the task rows (the outbox) to the
+ * last task succeeded, and tasks per second, on each queue backend. Everything is real: relay,
+ * BullMQ workers, PostgreSQL transactions per task.
+ *
+ * Run: npm run bench:jobs [-- count]   (DATABASE_URL or an embedded PostgreSQL; Redis from
+ * REDIS_URL, else 127.0.0.1:6379 when it answers, else PostgreSQL backend only)
+ * Target (issue 4): under 10 s on Redis and under 20 s on the PostgreSQL backend, 2 cores.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs/promises';
+import pg from 'pg';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+import { startRuntime } from '../src/main.ts';
+import { ensureDatabase, startEmbeddedPostgres, type DatabaseHandle } from '../src/store/database.ts';
+
+const count = Number(process.argv[2] ?? 10_000);
+const concurrency = process.env.WORKER_CONCURRENCY ?? '32';
+const logger = createLogger('warn');
+
+async function redisAvailable(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = net.connect(Number(u.port || 6379), u.hostname, () => {
+      s.end();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+async function server(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<void> }> {
+  if (process.env.DATABASE_URL) return { handle: { url: process.env.DATABASE_URL, embedded: false, stop: async () => {} }, cleanup: async () => {} };
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'turnover-bench-jobs-'));
+  await fs.chmod(dir, 0o755);
+  const handle = await startEmbeddedPostgres({ dir: path.join(dir, 'data'), database: 'postgres', logger });
+  return { handle, cleanup: async () => {
+    await handle.stop();
+    await fs.rm(dir, { recursive: true, force: true });
+  } };
+}
+
+async function run(backend: 'postgres' | 'redis', serverUrl: string, redisUrl: string | undefined) {
+  const dbName = `turnover_bench_${backend}_${randomBytes(3).toString('hex')}`;
+  const url = new URL(serverUrl);
+  url.pathname = `/${dbName}`;
+  await ensureDatabase(url.toString(), dbName);
+  const runtime = await startRuntime(
+    loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: url.toString(), REDIS_URL: redisUrl, WORKER_CONCURRENCY: concurrency, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench-${dbName}}` }),
+    { api: false, relay: true, workers: true },
+    logger,
+  );
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const [{ id: tenantId }] = (await client.query(`select id from tenants where name = 'default'`)).rows as [{ id: string }];
+    // Users with something for a reset to clear: a voicemail, a custom contact, a number, an app.
+    await client.query(
+      `insert into users (id, tenant_id, user_name, first_name, last_name, email, extension, status, password_hash, status_changed_at)
+       select gen_random_uuid(), $1, 'bench.' || g || '@example.org', 'Bench', 'User ' || g, 'bench.' || g || '@example.org', (10000 + g)::text, 'active', 'x', now()
+         from generate_series(1, $2) g`,
+      [tenantId, count],
+    );
+    await client.query(
+      `insert into user_data (id, tenant_id, user_id, kind, payload)
+       select gen_random_uuid(), tenant_id, id, k, '{}' from users, unnest(array['voicemail_message', 'custom_contact']) k`,
+    );
+    await client.query(
+      `insert into phone_numbers (id, tenant_id, number, state, user_id, assigned_at)
+       select gen_random_uuid(), tenant_id, '+1555' || lpad(extension, 7, '0'), 'assigned', id, now() from users`,
+    );
+    const [{ id: operationId }] = (
+      await client.query(`insert into operations (id, tenant_id, action, actor, total) values (gen_random_uuid(), $1, 'reset', 'bench', $2) returning id`, [
+        tenantId,
+        count,
+      ])
+    ).rows as [{ id: string }];
+    await client.query('vacuum analyze');
+
+    const started = process.hrtime.bigint();
+    await client.query(
+      `insert into tasks (id, tenant_id, type, user_id, operation_id, payload, actor, run_at)
+       select gen_random_uuid(), tenant_id, 'reset', id, $1, '{"options":{"voicemailMessages":true,"unassignPhoneNumber":true}}', 'bench', now() from users`,
+      [operationId],
+    );
+    let done = 0;
+    let failed = 0;
+    while (done + failed < count) {
+      await new Promise((r) => setTimeout(r, 50));
+      const { rows } = await client.query(
+        `select count(*) filter (where state = 'succeeded') as done, count(*) filter (where state = 'failed') as failed from tasks where operation_id = $1`,
+        [operationId],
+      );
+      done = Number(rows[0].done);
+      failed = Number(rows[0].failed);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const { rows: check } = await client.query(
+      `select count(*) filter (where status = 'setup_required') as reset, (select count(*) from phone_numbers where state = 'available') as freed from users`,
+    );
+    console.log(
+      `${backend.padEnd(8)} ${count} resets in ${seconds.toFixed(2)} s = ${(count / seconds).toFixed(0)} tasks/s` +
+        ` (concurrency ${concurrency}, failed ${failed}, users reset ${check[0].reset}, numbers freed ${check[0].freed})`,
+    );
+  } finally {
+    await client.end();
+    await runtime.stop();
+  }
+}
+
+const { handle, cleanup } = await server();
+console.log(`node ${process.version}, ${os.cpus().length} cpus, ${count} reset tasks per backend`);
+try {
+  await run('postgres', handle.url, undefined);
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (await redisAvailable(redisUrl)) await run('redis', handle.url, redisUrl);
+  else console.log('redis    skipped: nothing answers at', redisUrl);
+} finally {
+  await cleanup();
+}

@@ -3,11 +3,13 @@ import { banProcessor } from './ban.ts';
 import { deleteUserProcessor } from './delete.ts';
 import { deprovisionProcessor } from './deprovision.ts';
 import { disableProcessor } from './disable.ts';
+import { forcePasswordResetProcessor } from './force-password-reset.ts';
 import { inactivitySweepProcessor } from './inactivity-sweep.ts';
 import { purgeProcessor } from './purge.ts';
 import { unbanProcessor } from './unban.ts';
 import { unlockProcessor } from './unlock.ts';
 import type { TaskProcessors } from './types.ts';
+import { welcomeEmailProcessor } from './welcome-email.ts';
 
 /** Every processor, by task type. A task whose type has none fails at once, visibly. */
 export const PROCESSORS: TaskProcessors = {
@@ -19,5 +21,7 @@ export const PROCESSORS: TaskProcessors = {
   unlock: unlockProcessor,
   delete: deleteUserProcessor,
   purge: purgeProcessor,
+  welcome_email: welcomeEmailProcessor,
+  force_password_reset: forcePasswordResetProcessor,
   inactivity_sweep: inactivitySweepProcessor,
 };

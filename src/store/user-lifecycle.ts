@@ -56,10 +56,12 @@ interface LockedUserRow {
 export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventInput): Promise<ApplyEventResult> {
   const sql = sqlIn(em);
   // One round trip: the user, locked for this transaction, and the tenant's policy beside it.
+  // NO KEY UPDATE, not UPDATE: rows that merely reference the user (a password link, a task) can
+  // still be inserted by other transactions meanwhile; their foreign-key check takes KEY SHARE.
   const [row] = await sql<LockedUserRow>(
     `select u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, u.version, t.policy
        from users u join tenants t on t.id = u.tenant_id
-      where u.id = ? and u.tenant_id = ? for update of u`,
+      where u.id = ? and u.tenant_id = ? for no key update of u`,
     [input.userId, input.tenantId],
   );
   const user: LifecycleUser | null = row

@@ -6,6 +6,8 @@ import { disableProcessor } from './disable.ts';
 import { forcePasswordResetProcessor } from './force-password-reset.ts';
 import { inactivitySweepProcessor } from './inactivity-sweep.ts';
 import { purgeProcessor } from './purge.ts';
+import { recycleProcessor } from './recycle.ts';
+import { resetProcessor } from './reset.ts';
 import { unbanProcessor } from './unban.ts';
 import { unlockProcessor } from './unlock.ts';
 import type { TaskProcessors } from './types.ts';
@@ -21,6 +23,8 @@ export const PROCESSORS: TaskProcessors = {
   unlock: unlockProcessor,
   delete: deleteUserProcessor,
   purge: purgeProcessor,
+  reset: resetProcessor,
+  recycle: recycleProcessor,
   welcome_email: welcomeEmailProcessor,
   force_password_reset: forcePasswordResetProcessor,
   inactivity_sweep: inactivitySweepProcessor,

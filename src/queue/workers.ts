@@ -20,7 +20,8 @@ export function startWorkers(
       {
       concurrency,
       // A worker that dies mid-job: its lock lapses and another worker takes the job over.
-      lockDuration: 30_000,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
       maxStalledCount: 3,
       },
     );

@@ -1,0 +1,130 @@
+import { UnrecoverableError } from 'bullmq';
+import { decidePendingData, type PendingDataDecision } from '../src/lifecycle/pending-data.ts';
+import { resolvePolicy } from '../src/lifecycle/policy.ts';
+import type { DisabledBy, StoredUserStatus } from '../src/lifecycle/statuses.ts';
+import { transition, type LifecycleEvent } from '../src/lifecycle/transition.ts';
+import { insertAuditEntry } from '../src/store/audit.ts';
+import type { DeviceKind } from '../src/store/entities/index.ts';
+import { sqlIn } from '../src/store/sql.ts';
+import { runLifecycleEvent } from './lifecycle-event.ts';
+import type { TaskProcessor } from './types.ts';
+
+interface UserRow {
+  status: StoredUserStatus;
+  disabled_by: DisabledBy | null;
+  failed_login_count: number;
+  has_password: boolean;
+  policy: unknown;
+  now: Date | string;
+  devices: DeviceJson[];
+}
+
+/** An app device as json_build_object gives it (timestamps as ISO text). */
+interface DeviceJson {
+  id: string;
+  kind: DeviceKind;
+  name: string | null;
+  pendingItems: number;
+  lastCheckinAt: string | null;
+  removedAt: string | null;
+}
+
+/**
+ * Reset a seat (DESIGN.md §2): clear exactly the selected data, keep the extension, status
+ * `setup_required`. Before cutting the apps off it runs the pending-data check
+ * (src/lifecycle/pending-data.ts): an online device still uploading makes the task wait
+ * (`waiting_for_device`, woken early by a check-in with nothing pending); an offline or removed
+ * device stops it in `needs_decision` until an operator retries or skips pending data.
+ *
+ * The check is not run when the reset would be refused anyway (the refusal fails the task at
+ * once instead of after a wait) or when the user is already reset: the first reset revoked every
+ * app session, so nothing can arrive from the devices any more and that data was given up then.
+ */
+export const resetProcessor: TaskProcessor<'reset'> = async (context) => {
+  const { task, payload, em } = context;
+  if (!task.userId) throw new UnrecoverableError('reset task has no user');
+  const event: LifecycleEvent = { type: 'reset', options: payload.options ?? {} };
+
+  // One round trip (this runs for each of 10,000 resets): the user, locked for the whole task so
+  // no check-in or recycle slips between the check and the reset, the tenant's policy, the
+  // database's clock (check-ins are stamped with it, so the online window compares like with
+  // like) and the user's app devices. NO KEY UPDATE, as applyLifecycleEvent takes it again below.
+  const [user] = await sqlIn(em)<UserRow>(
+    `select u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, t.policy, now() as now,
+            coalesce((select json_agg(json_build_object('id', d.id, 'kind', d.kind, 'name', d.name, 'pendingItems', d.pending_items,
+                                                        'lastCheckinAt', d.last_checkin_at, 'removedAt', d.removed_at)
+                                      order by d.created_at, d.id)
+                        from devices d where d.user_id = u.id and d.kind in ('mobile_app', 'desktop_app')), '[]'::json) as devices
+       from users u join tenants t on t.id = u.tenant_id
+      where u.id = ? and u.tenant_id = ? for no key update of u`,
+    [task.userId, task.tenantId],
+  );
+  // A reset that will be refused fails now, with its refusal, rather than after waiting on a phone.
+  if (!user) return runLifecycleEvent(context, event);
+  const lifecycleUser = {
+    status: user.status,
+    disabledBy: user.disabled_by,
+    failedLoginCount: user.failed_login_count,
+    hasPassword: user.has_password,
+  };
+  if (!transition(lifecycleUser, event, resolvePolicy(user.policy)).ok) return runLifecycleEvent(context, event);
+  if (user.status === 'setup_required') {
+    const outcome = await runLifecycleEvent(context, event);
+    return { ...outcome, result: { ...outcome.result, pendingData: { checked: false, why: 'already_reset' } } };
+  }
+
+  const decision = decidePendingData(
+    user.devices.map((d) => ({ ...d, pendingItems: Number(d.pendingItems), lastCheckinAt: toDate(d.lastCheckinAt), removedAt: toDate(d.removedAt) })),
+    toDate(user.now) ?? new Date(),
+    { attempt: task.attempts },
+  );
+  const pendingData = summarise(decision, payload.skipPendingData === true);
+
+  if (!payload.skipPendingData) {
+    if (decision.decision === 'wait') {
+      context.logger.info({ pendingItems: decision.pendingItems, retryInMs: decision.retryInMs }, 'reset waits for a device to upload');
+      return { state: 'waiting_for_device', retryInMs: decision.retryInMs, result: { pendingData } };
+    }
+    if (decision.decision === 'needs_decision') {
+      context.logger.info({ pendingItems: decision.pendingItems }, 'reset needs a decision: app data cannot be retrieved');
+      return { state: 'needs_decision', reason: decision.reason, result: { pendingData } };
+    }
+  } else {
+    // The operator chose to give up what is still on the devices; recorded with the reset it
+    // allowed (same transaction), with the counts as they stand now.
+    insertAuditEntry(em, {
+      tenantId: task.tenantId,
+      actor: task.actor,
+      action: 'task.pending_data_skipped',
+      userId: task.userId,
+      taskId: task.id,
+      details: {
+        dataLoss: decision.pendingItems > 0 || decision.decision === 'needs_decision',
+        wouldHaveBeen: decision.decision,
+        pendingItems: decision.pendingItems,
+        devices: decision.devices,
+      },
+    });
+    await em.flush();
+  }
+
+  const outcome = await runLifecycleEvent(context, event);
+  return { ...outcome, result: { ...outcome.result, pendingData } };
+};
+
+/** What the operator reads on the task: the decision and each app device's state and count. */
+function summarise(decision: PendingDataDecision, skipped: boolean) {
+  return {
+    checked: true,
+    decision: decision.decision,
+    skipped,
+    pendingItems: decision.pendingItems,
+    devices: decision.devices,
+    ...(decision.decision === 'wait' ? { retryInMs: decision.retryInMs } : {}),
+  };
+}
+
+function toDate(value: Date | string | null | undefined): Date | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Date ? value : new Date(value);
+}

@@ -100,7 +100,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
     // metrics), so orchestrators can probe workers the same way.
     const app = createApp({
       logger,
-      routes: roles.api ? 'all' : 'ops',
+      ...(roles.api ? { api: { config, logger, orm, queue, queues, mailer } } : {}),
       readiness: [
         { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },
         { name: 'queue', check: () => queue.ping() },

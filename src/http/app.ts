@@ -1,18 +1,29 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../log.ts';
+import { httpRequests, registry } from '../metrics.ts';
+import { createScimRouter } from '../scim/router.ts';
+import { createAdminRouter } from './admin/router.ts';
+import { createClientRouter } from './client/router.ts';
+import type { ApiContext } from './context.ts';
 import { notFound, problemHandler } from './errors.ts';
 import { mountHealth, type ReadinessCheck } from './health.ts';
 
 export interface AppDependencies {
   logger: Logger;
-  /** `ops`: health and metrics only (worker processes); `all`: the whole API. */
-  routes: 'all' | 'ops';
   readiness: ReadinessCheck[];
+  /** The whole API when given; without it (worker processes) only health and metrics. */
+  api?: ApiContext;
+  /** Extra scrape-time collection for /metrics (queue depth), run before each scrape. */
+  beforeScrape?: () => Promise<void>;
 }
 
-/** The HTTP surface. Route groups (SCIM, admin, client) mount here as they are built. */
-export function createApp({ logger, readiness }: AppDependencies): Express {
+/**
+ * The HTTP surface: ops endpoints everywhere; SCIM at /scim/v2, the admin API at /admin, the
+ * client API at /client (and its set-password page) in API processes. Each route group parses its
+ * own bodies and answers errors in its own protocol's format (SCIM errors, problem+json).
+ */
+export function createApp({ logger, readiness, api, beforeScrape }: AppDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
@@ -20,14 +31,38 @@ export function createApp({ logger, readiness }: AppDependencies): Express {
     pinoHttp({
       logger,
       // Probes every few seconds would drown the log.
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     }),
   );
+  app.use(countRequests);
   const ops = express.Router();
   mountHealth(ops, readiness);
+  ops.get('/metrics', async (_req, res, next) => {
+    try {
+      await beforeScrape?.();
+      res.type(registry.contentType).send(await registry.metrics());
+    } catch (error) {
+      next(error);
+    }
+  });
   app.use(ops);
+  if (api) {
+    app.use('/scim/v2', createScimRouter(api));
+    app.use('/admin', createAdminRouter(api));
+    app.use(createClientRouter(api));
+  }
   app.use(notFound);
   app.use(problemHandler(logger));
   return app;
 }
+
+/** Requests by route pattern (not raw path, which would make a series per user id). */
+const countRequests: RequestHandler = (req, res, next) => {
+  res.on('finish', () => {
+    const pattern = req.route?.path;
+    const route = pattern ? `${req.baseUrl}${typeof pattern === 'string' ? pattern : ''}` : req.baseUrl || 'unmatched';
+    httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
+  });
+  next();
+};

@@ -1,0 +1,17 @@
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Mailer } from '../mail/transport.ts';
+import type { QueueBackend } from '../queue/backend.ts';
+import type { TaskQueues } from '../queue/task-queues.ts';
+import type { Orm } from '../store/orm.ts';
+
+/** What every route group (SCIM, admin, client) is built from; main.ts assembles it once. */
+export interface ApiContext {
+  config: Config;
+  logger: Logger;
+  orm: Orm;
+  /** The backend itself, for the queue dashboard; route code otherwise uses `queues`. */
+  queue: QueueBackend;
+  queues: TaskQueues;
+  mailer: Mailer;
+}

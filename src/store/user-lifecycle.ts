@@ -225,3 +225,107 @@ async function purgePersonalData(em: EntityManager, userId: string): Promise<voi
     userId,
   ]);
 }
+
+/** The columns a new user may be given (SCIM or admin); status and secrets are decided here. */
+export type NewUserFields = Partial<
+  Pick<
+    import('./entities/user.ts').User,
+    | 'externalId' | 'firstName' | 'lastName' | 'displayName' | 'email' | 'emails' | 'phone' | 'phoneNumbers'
+    | 'extension' | 'department' | 'role' | 'title' | 'employeeNumber' | 'costCenter' | 'organization'
+    | 'division' | 'managerId' | 'terminationDate' | 'scimExtra'
+  >
+> & { userName: string };
+
+export interface CreateUserInput {
+  tenantId: string;
+  fields: NewUserFields;
+  source: 'admin' | 'scim';
+  actor: string;
+  /** `false` creates the user disabled (by its source): SCIM `active: false`. */
+  active?: boolean;
+  /** Hash of a password the creator set (SCIM `password`); never the plain value. */
+  passwordHash?: string;
+  /** Admin: default true (seed 004). SCIM: tenant policy `sendWelcomeOnScimCreate` when unset. */
+  sendWelcome?: boolean;
+  policy?: Policy;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Creates a user through the one transition function (event `create`): status, disabledBy and
+ * the welcome email come from `transition(null, create, policy)`; the row, its audit entry and a
+ * welcome_email task (the outbox) are written in the caller's transaction. A taken userName
+ * surfaces as the database's unique violation (`users_tenant_username_key`, SQLSTATE 23505) for
+ * the caller to answer in its protocol's format.
+ */
+export async function createUserWithLifecycle(
+  em: EntityManager,
+  input: CreateUserInput,
+): Promise<{ ok: true; userId: string; result: TransitionOk } | { ok: false; refusal: Refusal }> {
+  const policy = input.policy ?? (await loadPolicy(em, input.tenantId));
+  const result = transition(
+    null,
+    {
+      type: 'create',
+      source: input.source,
+      ...(input.active === undefined ? {} : { active: input.active }),
+      withPassword: input.passwordHash !== undefined,
+      ...(input.sendWelcome === undefined ? {} : { sendWelcome: input.sendWelcome }),
+    },
+    policy,
+  );
+  if (!result.ok) return result;
+  const f = input.fields;
+  const [row] = await sqlIn(em)<{ id: string }>(
+    `insert into users (id, tenant_id, user_name, external_id, first_name, last_name, display_name, email, emails, phone,
+        phone_numbers, extension, department, role, title, employee_number, cost_center, organization, division,
+        manager_id, termination_date, scim_extra, status, disabled_by, idp_active, password_hash, failed_login_count,
+        status_changed_at, version, created_at, updated_at)
+     values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, 0,
+        now(), 1, now(), now())
+     returning id`,
+    [
+      input.tenantId,
+      f.userName,
+      f.externalId ?? null,
+      f.firstName ?? null,
+      f.lastName ?? null,
+      f.displayName ?? null,
+      f.email ?? null,
+      JSON.stringify(f.emails ?? []),
+      f.phone ?? null,
+      JSON.stringify(f.phoneNumbers ?? []),
+      f.extension ?? null,
+      f.department ?? null,
+      f.role ?? 'basic_user',
+      f.title ?? null,
+      f.employeeNumber ?? null,
+      f.costCenter ?? null,
+      f.organization ?? null,
+      f.division ?? null,
+      f.managerId ?? null,
+      f.terminationDate ?? null,
+      JSON.stringify(f.scimExtra ?? {}),
+      result.status,
+      result.disabledBy,
+      input.active !== false,
+      input.passwordHash ?? null,
+    ],
+  );
+  const userId = row!.id;
+  const context: ApplyEventInput = { tenantId: input.tenantId, userId, event: { type: 'create', source: input.source }, actor: input.actor };
+  for (const effect of result.effects) {
+    if (effect.type === 'send_welcome_email') await queueMail(em, context, 'welcome');
+    // set_password: the hash went in with the row.
+  }
+  await sqlIn(em)(
+    `insert into audit_entries (tenant_id, at, actor, action, user_id, details) values (?, now(), ?, 'user.create', ?, ?::jsonb)`,
+    [
+      input.tenantId,
+      input.actor,
+      userId,
+      JSON.stringify({ to: result.status, source: input.source, effects: result.effects.map((e) => e.type), ...input.details }),
+    ],
+  );
+  return { ok: true, userId, result };
+}

@@ -28,6 +28,7 @@
  * | deprovision (admin)  | !not_found  | →Do           | →Do           | →Do           | →Do         | = revoke    | = revoke    | →Do         | =            | = revoke     | !user_purged|
  * | scim_deactivate      | !not_found  | →Di           | →Di           | →Di           | =           | =           | =           | →Di         | =            | =            | !user_purged|
  * | scim_reactivate      | !not_found  | =             | =             | =             | →reEn       | =           | =           | =           | =            | =            | !user_purged|
+ * | scim_revive          | !not_found  | =             | =             | =             | =           | =           | =           | =           | =            | →PR*         | !user_purged|
  * | scim_delete, delete  | !not_found  | →Del          | →Del          | →Del          | →Del        | →Del        | →Del        | →Del        | →Del         | =            | !user_purged|
  * | permanent_delete     | !not_found  | →P            | →P            | →P            | →P          | →P          | →P          | →P          | →P           | →P           | !user_purged|
  * | reset                | !not_found  | →S            | →S            | →S            | →S          | →S          | →S          | →S          | = re-clear   | !deleted     | !user_purged|
@@ -37,6 +38,8 @@
  * | send_welcome         | !not_found  | = (email)     | !not_awaiting | !not_awaiting | !disabled   | !disabled   | !banned     | !locked     | !user_reset  | !deleted     | !user_purged|
  *
  *  * create: →A when the IdP sends a password, →Di/Do when created with active=false.
+ *    scim_revive likewise (→PR, →A with a password, →Di with active=false), with the welcome email
+ *    per sendWelcomeOnScimCreate.
  *  ** reconnect (check-in of a deleted user): leave_deleted `=` (devices clear history),
  *     set_active →reEn, set_disabled →Do (an operator must activate it, as the mode promises).
  *  Policy variants: onScimDeactivate ban → like ban, but IdP no-ops instead of refusals;
@@ -95,6 +98,11 @@ export type LifecycleEvent =
   | { type: 'scim_deactivate' }
   /** SCIM `active: true`. */
   | { type: 'scim_reactivate' }
+  /**
+   * SCIM POST of a user the IdP deleted before (matched by externalId or userName): the deleted
+   * row comes back as a SCIM create would make it, instead of a duplicate.
+   */
+  | { type: 'scim_revive'; active?: boolean; withPassword?: boolean }
   /** SCIM DELETE; handled per policy.onScimDelete. */
   | { type: 'scim_delete' }
   | { type: 'delete' }
@@ -124,6 +132,7 @@ export const EVENT_TYPES = [
   'deprovision',
   'scim_deactivate',
   'scim_reactivate',
+  'scim_revive',
   'scim_delete',
   'delete',
   'permanent_delete',
@@ -293,6 +302,16 @@ export function transition(user: LifecycleUser | null, event: LifecycleEvent, po
         return to(user, reEnabled(user.hasPassword), { failedLoginCount: 0 });
       }
       return to(user, s);
+
+    case 'scim_revive': {
+      // Only a deleted user is revived; anything else the IdP re-creates already exists: no-op.
+      if (s !== 'deleted') return to(user, s);
+      const created = create({ type: 'create', source: 'scim', active: event.active, withPassword: event.withPassword }, policy);
+      if (!created.ok) return created;
+      // The person starts afresh: an old password does not come back with the account.
+      const clear = !event.withPassword && user.hasPassword ? [CLEAR_PASSWORD] : [];
+      return to(user, created.status, { disabledBy: created.disabledBy ?? 'idp', failedLoginCount: 0 }, [...clear, ...created.effects]);
+    }
 
     case 'scim_delete':
       return scimDelete(user, policy);

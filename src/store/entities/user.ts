@@ -28,7 +28,8 @@ export interface User {
     | 'phoneNumbers' | 'extension' | 'department' | 'role' | 'status' | 'disabledBy' | 'idpActive'
     | 'title' | 'employeeNumber' | 'costCenter' | 'organization' | 'division' | 'managerId'
     | 'terminationDate' | 'scimExtra' | 'passwordHash' | 'pinHash' | 'failedLoginCount'
-    | 'lastCheckinAt' | 'lastSigninAt' | 'statusChangedAt' | 'version' | 'createdAt' | 'updatedAt';
+    | 'lastCheckinAt' | 'lastSigninAt' | 'statusChangedAt' | 'version' | 'createdAt' | 'updatedAt'
+    | 'idpDeletedAt';
   id: string;
   tenantId: string;
   /** Null only once purged. Unique per tenant, case-insensitively. */
@@ -57,6 +58,8 @@ export interface User {
   organization: string | null;
   division: string | null;
   managerId: string | null;
+  /** Set by a SCIM DELETE: the IdP sees 404 from then on, whatever status the policy left. */
+  idpDeletedAt: Date | null;
   /** HR-pushed termination; a deprovision task is scheduled for it. */
   terminationDate: Date | null;
   scimExtra: Record<string, unknown>;
@@ -100,6 +103,7 @@ export const UserSchema = new EntitySchema<User>({
     division: { type: 'text', nullable: true },
     managerId: { type: 'uuid', nullable: true },
     terminationDate: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    idpDeletedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     scimExtra: { type: 'json', defaultRaw: "'{}'" },
     passwordHash: { type: 'text', nullable: true, hidden: true, lazy: true },
     pinHash: { type: 'text', nullable: true, hidden: true, lazy: true },

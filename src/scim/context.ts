@@ -1,0 +1,46 @@
+import SCIMMY from 'scimmy';
+import type { Policy } from '../lifecycle/policy.ts';
+import type { EntityManager } from '../store/orm.ts';
+import { loadPolicy } from '../store/user-lifecycle.ts';
+
+/**
+ * What one SCIM request carries into the SCIMMY handlers (their `ctx` argument). SCIMMY's
+ * resources are process-wide singletons, so the tenant, the SCIM connection and the database
+ * transaction come from here, never from module state.
+ */
+export interface ScimContext {
+  /** Writes: the request's transaction, so a change, its audit entry and its task rows commit together. */
+  em: EntityManager;
+  tenantId: string;
+  /** The SCIM token (connection) the request came with. */
+  tokenId: string;
+  /** Audit and task actor: `scim:<token id>`. */
+  actor: string;
+  /** PATCH and PUT: the resource row is locked from the read until commit (no lost updates). */
+  lock: boolean;
+  /** PATCH: the body SCIMMY hands to ingress is the whole patched resource, extensions included. */
+  patching?: boolean;
+  /** An exception SCIMMY would have reported as 404; the router answers it as 5xx. */
+  failure?: unknown;
+  policy?: Policy;
+}
+
+export async function policyOf(ctx: ScimContext): Promise<Policy> {
+  ctx.policy ??= await loadPolicy(ctx.em, ctx.tenantId);
+  return ctx.policy;
+}
+
+/**
+ * Wraps a SCIMMY handler: SCIM errors pass through; anything else (a database or queue failure,
+ * a bug) is recorded on the context before SCIMMY turns it into "not found".
+ */
+export function guard<A extends unknown[], R>(fn: (...args: A) => Promise<R>, contextOf: (...args: A) => ScimContext) {
+  return async (...args: A): Promise<R> => {
+    try {
+      return await fn(...args);
+    } catch (error) {
+      if (!(error instanceof SCIMMY.Types.SCIMError)) contextOf(...args).failure ??= error;
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,240 @@
+import { SCIM_ACTIVE_STATUSES } from '../lifecycle/statuses.ts';
+import { invalidFilter, parseFilter, type CompareOp, type FilterNode, type FilterValue } from './filter.ts';
+import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, TURNOVER_USER } from './schemas.ts';
+
+/**
+ * SCIM filters to SQL: a parsed filter (filter.ts) becomes a WHERE fragment with `?` parameters
+ * over the columns of `users u` or `groups g`, so the database filters and pages, with its indexes
+ * (`lower(user_name)`, `external_id`, ...), and no user is loaded to be filtered in memory.
+ *
+ * Every fragment is made never-NULL (coalesce), so `not` and `ne` are plain negations: a user
+ * without a title matches `not (title eq "x")` and `title ne "x"`.
+ */
+export interface SqlFragment {
+  sql: string;
+  params: unknown[];
+}
+
+type Column =
+  /** caseExact false (RFC 7643 default): compared lower-cased, like the `lower(...)` indexes. */
+  | { type: 'string'; sql: string; caseExact?: boolean }
+  | { type: 'uuid'; sql: string }
+  | { type: 'date'; sql: string }
+  | { type: 'boolean'; sql: string }
+  /** A JSON array of {value, type, primary, display} objects (emails, phoneNumbers). */
+  | { type: 'multi'; sql: string }
+  /** Group members: rows of group_memberships. */
+  | { type: 'members' };
+
+export interface FilterTarget {
+  /** Attribute path (lower case, schema URN prefix replaced by its short name) to column. */
+  columns: Record<string, Column>;
+  /** The table alias the fragments refer to. */
+  alias: string;
+}
+
+/** Sub-attributes of a multi-valued complex entry (emails, phoneNumbers). */
+const ENTRY_COLUMNS: Record<string, Column> = {
+  value: { type: 'string', sql: "e->>'value'" },
+  type: { type: 'string', sql: "e->>'type'" },
+  display: { type: 'string', sql: "e->>'display'" },
+  primary: { type: 'boolean', sql: "(e->>'primary')::boolean" },
+};
+
+const ACTIVE_SQL = `(u.status in (${SCIM_ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ')}) and u.idp_active)`;
+
+export const USER_FILTER_TARGET: FilterTarget = {
+  alias: 'u',
+  columns: {
+    id: { type: 'uuid', sql: 'u.id' },
+    externalid: { type: 'string', sql: 'u.external_id', caseExact: true },
+    username: { type: 'string', sql: 'u.user_name' },
+    displayname: { type: 'string', sql: 'u.display_name' },
+    'name.givenname': { type: 'string', sql: 'u.first_name' },
+    'name.familyname': { type: 'string', sql: 'u.last_name' },
+    title: { type: 'string', sql: 'u.title' },
+    emails: { type: 'multi', sql: 'u.emails' },
+    phonenumbers: { type: 'multi', sql: 'u.phone_numbers' },
+    active: { type: 'boolean', sql: ACTIVE_SQL },
+    'meta.created': { type: 'date', sql: 'u.created_at' },
+    'meta.lastmodified': { type: 'date', sql: 'u.updated_at' },
+    'enterprise:employeenumber': { type: 'string', sql: 'u.employee_number' },
+    'enterprise:department': { type: 'string', sql: 'u.department' },
+    'enterprise:costcenter': { type: 'string', sql: 'u.cost_center' },
+    'enterprise:organization': { type: 'string', sql: 'u.organization' },
+    'enterprise:division': { type: 'string', sql: 'u.division' },
+    'enterprise:manager': { type: 'uuid', sql: 'u.manager_id' },
+    'enterprise:manager.value': { type: 'uuid', sql: 'u.manager_id' },
+    'turnover:extension': { type: 'string', sql: 'u.extension' },
+    'turnover:role': { type: 'string', sql: 'u.role' },
+    'turnover:terminationdate': { type: 'date', sql: 'u.termination_date' },
+    'turnover:status': { type: 'string', sql: 'u.status' },
+  },
+};
+
+export const GROUP_FILTER_TARGET: FilterTarget = {
+  alias: 'g',
+  columns: {
+    id: { type: 'uuid', sql: 'g.id' },
+    externalid: { type: 'string', sql: 'g.external_id', caseExact: true },
+    displayname: { type: 'string', sql: 'g.display_name' },
+    members: { type: 'members' },
+    'members.value': { type: 'members' },
+    'meta.created': { type: 'date', sql: 'g.created_at' },
+    'meta.lastmodified': { type: 'date', sql: 'g.updated_at' },
+  },
+};
+
+const SCHEMA_PREFIXES: Array<[string, string]> = [
+  [CORE_USER.toLowerCase() + ':', ''],
+  [CORE_GROUP.toLowerCase() + ':', ''],
+  [ENTERPRISE_USER.toLowerCase() + ':', 'enterprise:'],
+  [TURNOVER_USER.toLowerCase() + ':', 'turnover:'],
+];
+
+/** `urn:...:enterprise:2.0:User:employeeNumber` -> `enterprise:employeenumber`; attribute names are case-insensitive. */
+export function attributeKey(path: string): string {
+  const lower = path.toLowerCase();
+  for (const [prefix, short] of SCHEMA_PREFIXES) {
+    if (lower.startsWith(prefix)) return short + lower.slice(prefix.length);
+  }
+  return lower;
+}
+
+/** Resource ids are UUIDs. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Parses `expression` and translates it for `target`; 400 invalidFilter for anything unsupported. */
+export function filterToSql(expression: string, target: FilterTarget): SqlFragment {
+  return translate(parseFilter(expression), target.columns, target.alias);
+}
+
+function translate(node: FilterNode, columns: Record<string, Column>, alias: string): SqlFragment {
+  switch (node.kind) {
+    case 'and':
+    case 'or': {
+      const left = translate(node.left, columns, alias);
+      const right = translate(node.right, columns, alias);
+      return { sql: `(${left.sql} ${node.kind} ${right.sql})`, params: [...left.params, ...right.params] };
+    }
+    case 'not': {
+      const inner = translate(node.node, columns, alias);
+      return { sql: `(not ${inner.sql})`, params: inner.params };
+    }
+    case 'valuePath': {
+      const column = lookup(columns, node.path);
+      if (column.type === 'multi') {
+        const inner = translate(node.filter, ENTRY_COLUMNS, 'e');
+        return { sql: `exists (select 1 from jsonb_array_elements(${column.sql}) e where ${inner.sql})`, params: inner.params };
+      }
+      if (column.type === 'members') return members(node.filter, alias);
+      throw invalidFilter(`'${node.path}' is not a multi-valued attribute.`);
+    }
+    case 'present':
+    case 'compare': {
+      const [head, ...rest] = node.path.split('.');
+      const sub = rest.join('.');
+      // `emails.value eq "x"`, `emails co "x"`: a comparison on any entry of a multi-valued attribute.
+      const whole = columns[attributeKey(node.path)];
+      const parent = columns[attributeKey(head!)];
+      if (!whole && parent?.type === 'multi' && sub) {
+        return translate({ kind: 'valuePath', path: head!, filter: { ...node, path: sub } }, columns, alias);
+      }
+      const column = lookup(columns, node.path);
+      if (column.type === 'multi') {
+        if (node.kind === 'present') return { sql: `(jsonb_array_length(${column.sql}) > 0)`, params: [] };
+        return translate({ kind: 'valuePath', path: node.path, filter: { ...node, path: 'value' } }, columns, alias);
+      }
+      if (column.type === 'members') {
+        if (node.kind === 'present') return { sql: `exists (select 1 from group_memberships m where m.group_id = ${alias}.id)`, params: [] };
+        return members({ ...node, path: 'value' }, alias);
+      }
+      if (node.kind === 'present') return present(column);
+      return compare(column, node.op, node.value, node.raw, node.path);
+    }
+  }
+}
+
+function lookup(columns: Record<string, Column>, path: string): Column {
+  const column = columns[attributeKey(path)];
+  if (!column) throw invalidFilter(`Filtering on '${path}' is not supported.`);
+  return column;
+}
+
+/** A filter on a group's members: only `value` (the user id) is stored. */
+function members(filter: FilterNode, alias: string): SqlFragment {
+  const inner = translate(filter, { value: { type: 'uuid', sql: 'm.user_id' } }, 'm');
+  return { sql: `exists (select 1 from group_memberships m where m.group_id = ${alias}.id and ${inner.sql})`, params: inner.params };
+}
+
+function present(column: Exclude<Column, { type: 'multi' | 'members' }>): SqlFragment {
+  if (column.type === 'string') return { sql: `coalesce(${column.sql} <> '', false)`, params: [] };
+  return { sql: `(${column.sql} is not null)`, params: [] };
+}
+
+const SQL_OPS: Record<'eq' | 'gt' | 'ge' | 'lt' | 'le', string> = { eq: '=', gt: '>', ge: '>=', lt: '<', le: '<=' };
+
+function compare(column: Exclude<Column, { type: 'multi' | 'members' }>, op: CompareOp, value: FilterValue, raw: string | undefined, path: string): SqlFragment {
+  if (op === 'ne') {
+    const eq = compare(column, 'eq', value, raw, path);
+    return { sql: `(not ${eq.sql})`, params: eq.params };
+  }
+  if (value === null) {
+    // `eq null` is RFC 7644's way of asking for an absent value.
+    if (op !== 'eq') throw invalidFilter(`'${op} null' is not a comparison (on '${path}').`);
+    const p = present(column);
+    return { sql: `(not ${p.sql})`, params: [] };
+  }
+  switch (column.type) {
+    case 'boolean': {
+      const bool = typeof value === 'boolean' ? value : typeof value === 'string' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : null;
+      if (bool === null || op !== 'eq') throw invalidFilter(`'${path}' is a boolean: only 'eq true|false', 'ne' and 'pr' apply.`);
+      return { sql: `coalesce(${column.sql} = ?, false)`, params: [bool] };
+    }
+    case 'date': {
+      const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : null;
+      if (!date || Number.isNaN(date.getTime())) throw invalidFilter(`'${path}' is a dateTime: compare it with an ISO 8601 date.`);
+      if (op === 'co' || op === 'sw' || op === 'ew') throw invalidFilter(`'${op}' does not apply to the dateTime '${path}'.`);
+      return { sql: `coalesce(${column.sql} ${SQL_OPS[op]} ?::timestamptz, false)`, params: [date.toISOString()] };
+    }
+    case 'uuid': {
+      const text = stringValue(value, raw, path);
+      // Ids are UUIDs: an exact match uses the key's index; anything else cannot match.
+      if (op === 'eq') return UUID.test(text) ? { sql: `coalesce(${column.sql} = ?::uuid, false)`, params: [text.toLowerCase()] } : { sql: 'false', params: [] };
+      return textCompare(`${column.sql}::text`, false, op, text);
+    }
+    case 'string':
+      return textCompare(column.sql, column.caseExact === true, op, stringValue(value, raw, path));
+  }
+}
+
+function stringValue(value: FilterValue, raw: string | undefined, path: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return raw ?? String(value);
+  throw invalidFilter(`'${path}' is a string: compare it with a string.`);
+}
+
+function textCompare(sql: string, caseExact: boolean, op: Exclude<CompareOp, 'ne'>, value: string): SqlFragment {
+  const col = caseExact ? sql : `lower(${sql})`;
+  const param = caseExact ? '?' : 'lower(?)';
+  switch (op) {
+    case 'co':
+      return { sql: `coalesce(${col} like ${like('%', '%')}, false)`, params: [escapeLike(value)] };
+    case 'sw':
+      return { sql: `coalesce(${col} like ${like('', '%')}, false)`, params: [escapeLike(value)] };
+    case 'ew':
+      return { sql: `coalesce(${col} like ${like('%', '')}, false)`, params: [escapeLike(value)] };
+    default:
+      return { sql: `coalesce(${col} ${SQL_OPS[op]} ${param}, false)`, params: [value] };
+  }
+
+  function like(before: string, after: string): string {
+    const p = caseExact ? '?' : 'lower(?)';
+    return [before && `'${before}'`, p, after && `'${after}'`].filter(Boolean).join(' || ');
+  }
+}
+
+/** LIKE's own wildcards in a value are literal characters (backslash is PostgreSQL's default escape). */
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,159 @@
+import SCIMMY from 'scimmy';
+
+/**
+ * SCIM filter expressions (RFC 7644 §3.4.2.2) parsed into a tree that filter-sql.ts turns into a
+ * WHERE clause.
+ *
+ * Why not SCIMMY's Filter here: it flattens an expression into OR-of-ANDs and distributes `not`
+ * over a group without De Morgan (`not (a or b)` comes out as `not a or not b`), and it silently
+ * drops a dangling `or` or a missing value (`userName eq` parses). Both would answer an IdP with
+ * the wrong users instead of 400 invalidFilter. SCIMMY's Filter still evaluates PATCH value paths
+ * and attribute selection, which it does correctly.
+ */
+export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
+export type FilterValue = string | number | boolean | null;
+
+export type FilterNode =
+  | { kind: 'and' | 'or'; left: FilterNode; right: FilterNode }
+  | { kind: 'not'; node: FilterNode }
+  /** `raw`: the text of an unquoted value, so `externalId eq 0042` compares as the string "0042". */
+  | { kind: 'compare'; path: string; op: CompareOp; value: FilterValue; raw?: string }
+  | { kind: 'present'; path: string }
+  /** `emails[type eq "work"]`, and `emails[type eq "work"].value eq "x"` as that filter AND the comparison. */
+  | { kind: 'valuePath'; path: string; filter: FilterNode };
+
+const COMPARE_OPS = new Set<string>(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
+/** A bound on nesting, so a hostile filter cannot exhaust the stack. */
+const MAX_DEPTH = 32;
+export const MAX_FILTER_LENGTH = 4096;
+
+export function invalidFilter(message: string): SCIMMY.Types.SCIMError {
+  return new SCIMMY.Types.Error(400, 'invalidFilter', message);
+}
+
+export function parseFilter(expression: string): FilterNode {
+  if (typeof expression !== 'string' || !expression.trim()) throw invalidFilter('The filter is empty.');
+  if (expression.length > MAX_FILTER_LENGTH) throw invalidFilter(`The filter is longer than ${MAX_FILTER_LENGTH} characters.`);
+  const parser = new Parser(expression);
+  const node = parser.or(0, false);
+  parser.skipSpace();
+  if (!parser.done()) throw parser.error('unexpected text');
+  return node;
+}
+
+class Parser {
+  private at = 0;
+  constructor(private readonly text: string) {}
+
+  done(): boolean {
+    return this.at >= this.text.length;
+  }
+
+  skipSpace(): void {
+    while (this.at < this.text.length && /\s/.test(this.text[this.at]!)) this.at++;
+  }
+
+  error(what: string): SCIMMY.Types.SCIMError {
+    const near = this.text.slice(this.at, this.at + 20);
+    return invalidFilter(`Invalid filter: ${what} at position ${this.at + 1}${near ? ` near '${near}'` : ''}.`);
+  }
+
+  /** The next word (letters, digits and `_ $ : . -`), without consuming it. */
+  private peekWord(): string {
+    this.skipSpace();
+    const match = /^[A-Za-z_$][\w$:.\-]*/.exec(this.text.slice(this.at));
+    return match ? match[0] : '';
+  }
+
+  private keyword(word: string): boolean {
+    const next = this.peekWord();
+    if (next.toLowerCase() !== word) return false;
+    this.at += next.length;
+    return true;
+  }
+
+  private char(c: string): boolean {
+    this.skipSpace();
+    if (this.text[this.at] !== c) return false;
+    this.at++;
+    return true;
+  }
+
+  or(depth: number, inValuePath: boolean): FilterNode {
+    let left = this.and(depth, inValuePath);
+    while (this.keyword('or')) left = { kind: 'or', left, right: this.and(depth, inValuePath) };
+    return left;
+  }
+
+  private and(depth: number, inValuePath: boolean): FilterNode {
+    let left = this.unary(depth, inValuePath);
+    while (this.keyword('and')) left = { kind: 'and', left, right: this.unary(depth, inValuePath) };
+    return left;
+  }
+
+  private unary(depth: number, inValuePath: boolean): FilterNode {
+    if (depth > MAX_DEPTH) throw this.error('too deeply nested');
+    if (this.keyword('not')) return { kind: 'not', node: this.unary(depth + 1, inValuePath) };
+    if (this.char('(')) {
+      const node = this.or(depth + 1, inValuePath);
+      if (!this.char(')')) throw this.error("missing ')'");
+      return node;
+    }
+    return this.attributeExpression(depth, inValuePath);
+  }
+
+  private attributeExpression(depth: number, inValuePath: boolean): FilterNode {
+    const path = this.peekWord();
+    if (!path || ['and', 'or', 'not'].includes(path.toLowerCase())) throw this.error('expected an attribute');
+    this.at += path.length;
+    if (this.text[this.at] === '[') {
+      if (inValuePath) throw this.error('value filters cannot be nested');
+      this.at++;
+      const inner = this.or(depth + 1, true);
+      if (!this.char(']')) throw this.error("missing ']'");
+      if (this.text[this.at] !== '.') return { kind: 'valuePath', path, filter: inner };
+      this.at++;
+      const sub = this.peekWord();
+      if (!sub) throw this.error('expected a sub-attribute');
+      this.at += sub.length;
+      return { kind: 'valuePath', path, filter: { kind: 'and', left: inner, right: this.comparison(sub) } };
+    }
+    return this.comparison(path);
+  }
+
+  private comparison(path: string): FilterNode {
+    const op = this.peekWord().toLowerCase();
+    if (op === 'pr') {
+      this.at += 2;
+      return { kind: 'present', path };
+    }
+    if (!COMPARE_OPS.has(op)) throw this.error(`expected an operator after '${path}'`);
+    this.at += op.length;
+    const { value, raw } = this.value();
+    return { kind: 'compare', path, op: op as CompareOp, value, ...(raw === undefined ? {} : { raw }) };
+  }
+
+  /** A JSON string, number, true, false or null; or a bare word (Entra sends `externalId eq 1a2b-..`). */
+  private value(): { value: FilterValue; raw?: string } {
+    this.skipSpace();
+    const rest = this.text.slice(this.at);
+    if (rest.startsWith('"')) {
+      const match = /^"(?:[^"\\]|\\.)*"/.exec(rest);
+      if (!match) throw this.error('unterminated string');
+      this.at += match[0].length;
+      try {
+        return { value: JSON.parse(match[0]) as string };
+      } catch {
+        throw this.error('invalid string escape');
+      }
+    }
+    const bare = /^[^\s()[\]"]+/.exec(rest)?.[0];
+    if (!bare) throw this.error('expected a value');
+    this.at += bare.length;
+    const lower = bare.toLowerCase();
+    if (lower === 'true' || lower === 'false') return { value: lower === 'true', raw: bare };
+    if (lower === 'null') return { value: null, raw: bare };
+    if (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(bare)) return { value: Number(bare), raw: bare };
+    return { value: bare, raw: bare };
+  }
+}

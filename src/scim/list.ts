@@ -1,0 +1,84 @@
+import SCIMMY from 'scimmy';
+import { sqlIn } from '../store/sql.ts';
+import type { ScimContext } from './context.ts';
+import { scimError } from './errors.ts';
+import type { SqlFragment } from './filter-sql.ts';
+import { DEFAULT_COUNT, MAX_RESULTS } from './schemas.ts';
+
+/**
+ * Query parameters of a list request (RFC 7644 §3.4.2): the filter text, paging, and the
+ * attribute selection SCIMMY applies on the way out. Paging happens in SQL with a stable order;
+ * the ListResponse is built here because SCIMMY's would slice an already sliced page again.
+ */
+export interface ListQuery {
+  filter?: string;
+  /** 1-based, at least 1. */
+  startIndex: number;
+  /** 0 ..= MAX_RESULTS. */
+  count: number;
+  attributes?: string;
+  excludedAttributes?: string;
+}
+
+const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+
+export function parseListQuery(query: Record<string, unknown>): ListQuery {
+  const integer = (name: 'startIndex' | 'count', fallback: number): number => {
+    const raw = query[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (typeof raw === 'number' && Number.isInteger(raw)) return raw;
+    if (typeof raw !== 'string' || !/^[-+]?\d{1,15}$/.test(raw.trim())) {
+      throw scimError(400, 'invalidValue', `'${name}' must be an integer.`);
+    }
+    return Number(raw.trim());
+  };
+  const text = (name: 'filter' | 'attributes' | 'excludedAttributes'): string | undefined => {
+    const raw = query[name];
+    if (raw === undefined) return undefined;
+    if (typeof raw !== 'string') throw scimError(400, name === 'filter' ? 'invalidFilter' : 'invalidValue', `'${name}' must be given once, as text.`);
+    return raw;
+  };
+  const filter = text('filter');
+  const attributes = text('attributes');
+  const excludedAttributes = text('excludedAttributes');
+  return {
+    ...(filter === undefined ? {} : { filter }),
+    ...(attributes === undefined ? {} : { attributes }),
+    ...(excludedAttributes === undefined ? {} : { excludedAttributes }),
+    // RFC 7644 §3.4.2.4: below 1 means 1; a negative count means 0; above the maximum, the maximum.
+    startIndex: Math.max(1, integer('startIndex', 1)),
+    count: Math.min(MAX_RESULTS, Math.max(0, integer('count', DEFAULT_COUNT))),
+  };
+}
+
+/** The `attributes` / `excludedAttributes` selection as SCIMMY parses it (400 invalidFilter when malformed). */
+export function attributeSelection(Resource: typeof SCIMMY.Resources.User | typeof SCIMMY.Resources.Group, query: Pick<ListQuery, 'attributes' | 'excludedAttributes'>) {
+  // The config-only constructor form (no id); SCIMMY's typings only declare the id form.
+  return new (Resource as unknown as new (config: object) => { attributes?: SCIMMY.Types.Filter })({
+    ...(query.attributes === undefined ? {} : { attributes: query.attributes }),
+    ...(query.excludedAttributes === undefined ? {} : { excludedAttributes: query.excludedAttributes }),
+  }).attributes;
+}
+
+export function listResponse(resources: unknown[], totalResults: number, startIndex: number) {
+  return { schemas: [LIST_RESPONSE], totalResults, startIndex, itemsPerPage: resources.length, Resources: resources };
+}
+
+/**
+ * One page of rows and the exact total, in one round trip: `count(*) over ()` rides on the page's
+ * rows; only a page past the end (or count=0) needs a second query for the total. `from` is the
+ * FROM and WHERE text, ordered by `orderBy`, a unique key so pages never overlap or skip.
+ */
+export async function selectPage<Row>(ctx: ScimContext, columns: string, from: SqlFragment, orderBy: string, query: ListQuery): Promise<{ rows: Row[]; total: number }> {
+  const sql = sqlIn(ctx.em);
+  const rows =
+    query.count > 0
+      ? await sql<Row & { total: string }>(`select ${columns}, count(*) over () as total ${from.sql} order by ${orderBy} limit ? offset ?`, [
+          ...from.params,
+          query.count,
+          query.startIndex - 1,
+        ])
+      : [];
+  const total = rows.length ? Number(rows[0]!.total) : Number((await sql<{ total: string }>(`select count(*) as total ${from.sql}`, from.params))[0]!.total);
+  return { rows, total };
+}

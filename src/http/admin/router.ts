@@ -1,7 +1,27 @@
 import express, { type Router } from 'express';
 import type { ApiContext } from '../context.ts';
+import { authenticateOperator, bearerAuthenticator } from './auth.ts';
+import { createAdminRegistry, openApiRoute } from './openapi.ts';
+import { createRouteDefiner } from './route.ts';
+import { operationRoutes } from './operations.ts';
+import { taskRoutes } from './tasks.ts';
+import { userRoutes } from './users.ts';
 
-/** The admin API, mounted at /admin (issue 5). */
-export function createAdminRouter(_context: ApiContext): Router {
-  return express.Router();
+/**
+ * The admin API, mounted at /admin (DESIGN.md §4). Every route below the authentication line has
+ * `req.operator` ({tenantId, actor, role}) and sees only that tenant.
+ */
+export function createAdminRouter(context: ApiContext): Router {
+  const { orm } = context;
+  const router = express.Router();
+  const registry = createAdminRegistry();
+  openApiRoute(router, registry);
+
+  router.use(authenticateOperator([bearerAuthenticator(orm)]));
+  router.use(express.json({ limit: '1mb' }));
+  const define = createRouteDefiner(router, registry);
+  userRoutes(define, { orm });
+  operationRoutes(define, { orm });
+  taskRoutes(define, { orm, queues: context.queues });
+  return router;
 }

@@ -1,0 +1,65 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The confirmation token of an irreversible operation (DESIGN.md §4): the dry run hands it out,
+ * the real request must carry it back unchanged. It is an HMAC over exactly what was previewed
+ * (tenant, action, the sorted user ids, the options in canonical form) and an expiry, so it
+ * confirms that request and no other: one more user, another option or another tenant is a
+ * different request and needs its own preview.
+ *
+ * It is not an authorization boundary (whoever may send the request may also ask for its dry
+ * run), so its key need not be a stored secret: it is derived from the tenant row, which every
+ * API process reads alike and which survives restarts, and it is never shown to a client.
+ *
+ * Form: `v1.<expiry, unix seconds>.<base64url HMAC-SHA256>`.
+ */
+export const CONFIRM_TOKEN_TTL_MS = 15 * 60_000;
+
+export interface ConfirmedRequest {
+  tenantId: string;
+  action: string;
+  userIds: readonly string[];
+  options: unknown;
+}
+
+export function confirmKey(tenant: { id: string; createdAt: Date | string }): Buffer {
+  return createHash('sha256').update(`turnover/operation-confirm/${tenant.id}/${new Date(tenant.createdAt).toISOString()}`).digest();
+}
+
+export function signConfirmToken(key: Buffer, request: ConfirmedRequest, now = Date.now()): { token: string; expiresAt: Date } {
+  const expires = Math.floor((now + CONFIRM_TOKEN_TTL_MS) / 1000);
+  return { token: `v1.${expires}.${mac(key, request, expires)}`, expiresAt: new Date(expires * 1000) };
+}
+
+export type ConfirmCheck = { ok: true } | { ok: false; reason: 'missing' | 'malformed' | 'expired' | 'mismatch' };
+
+export function verifyConfirmToken(key: Buffer, token: string | undefined, request: ConfirmedRequest, now = Date.now()): ConfirmCheck {
+  if (!token) return { ok: false, reason: 'missing' };
+  const match = /^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  if (!match) return { ok: false, reason: 'malformed' };
+  const expires = Number(match[1]);
+  const given = Buffer.from(match[2]!, 'base64url');
+  const expected = Buffer.from(mac(key, request, expires), 'base64url');
+  // The MAC first: an altered expiry is a mismatch, not "expired".
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'mismatch' };
+  if (expires * 1000 <= now) return { ok: false, reason: 'expired' };
+  return { ok: true };
+}
+
+function mac(key: Buffer, request: ConfirmedRequest, expires: number): string {
+  const ids = [...new Set(request.userIds.map((id) => id.toLowerCase()))].sort();
+  const message = JSON.stringify([request.tenantId, request.action, ids, canonical(request.options ?? {}), expires]);
+  return createHmac('sha256', key).update(message).digest('base64url');
+}
+
+/** JSON with object keys sorted at every level, so `{a, b}` and `{b, a}` confirm alike. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}

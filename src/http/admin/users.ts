@@ -1,0 +1,240 @@
+import { z } from 'zod';
+import { USER_ROLES, USER_STATUSES } from '../../lifecycle/statuses.ts';
+import type { Orm } from '../../store/orm.ts';
+import { insertAuditEntry } from '../../store/audit.ts';
+import { createUserWithLifecycle } from '../../store/user-lifecycle.ts';
+import { findUserById, findUsers, updateUserDetails, type UserRecord } from '../../store/users.ts';
+import { RequestError } from '../errors.ts';
+import type { Operator } from './auth.ts';
+import { conflictFromDatabase } from './database-errors.ts';
+import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } from './route.ts';
+
+/**
+ * Users (DESIGN.md §4): list with status filter, text search and cursor paging; create; read;
+ * edit details and role. The CSV import is in users.import.ts, credentials and unlock in
+ * users.credentials.ts. Status never changes here: that is an operation or a lifecycle event.
+ */
+export const userSchema = z
+  .object({
+    id: z.uuid(),
+    userName: z.string().nullable(),
+    externalId: z.string().nullable(),
+    firstName: z.string().nullable(),
+    lastName: z.string().nullable(),
+    displayName: z.string().nullable(),
+    email: z.string().nullable(),
+    phone: z.string().nullable(),
+    extension: z.string().nullable(),
+    department: z.string().nullable(),
+    role: z.enum(USER_ROLES),
+    status: z.enum(USER_STATUSES),
+    disabledBy: z.enum(['idp', 'operator']).nullable(),
+    failedLoginCount: z.number().int(),
+    hasPassword: z.boolean(),
+    lastCheckinAt: z.iso.datetime().nullable(),
+    lastSigninAt: z.iso.datetime().nullable(),
+    statusChangedAt: z.iso.datetime(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .openapi('User');
+
+/** JSON of a user row (dates as ISO strings). */
+export function userJson(user: UserRecord): z.infer<typeof userSchema> {
+  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+  return {
+    ...user,
+    lastCheckinAt: iso(user.lastCheckinAt),
+    lastSigninAt: iso(user.lastSigninAt),
+    statusChangedAt: iso(user.statusChangedAt)!,
+    createdAt: iso(user.createdAt)!,
+    updatedAt: iso(user.updatedAt)!,
+  };
+}
+
+const name = z.string().trim().min(1).max(200);
+const optionalText = (max: number) => z.string().trim().max(max).nullable().optional();
+/** Extensions are dial strings: digits, optionally with * or #. */
+export const extensionSchema = z.string().trim().regex(/^[0-9*#]{1,16}$/, 'an extension is 1 to 16 digits (* and # allowed)');
+const email = z.email().max(320);
+
+export const createUserBody = z
+  .object({
+    firstName: name,
+    lastName: name,
+    email,
+    /** Defaults to the email; the user signs in with either. */
+    userName: z.string().trim().min(1).max(320).optional(),
+    role: z.enum(USER_ROLES).optional(),
+    extension: extensionSchema.optional(),
+    department: z.string().trim().max(200).optional(),
+    phone: z.string().trim().max(64).optional(),
+    /** Default true: the new user gets a welcome email with a set-password link. */
+    sendWelcome: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('NewUser');
+export type CreateUserBody = z.infer<typeof createUserBody>;
+
+const patchUserBody = z
+  .object({
+    userName: z.string().trim().min(1).max(320).optional(),
+    firstName: name.nullable().optional(),
+    lastName: name.nullable().optional(),
+    email: email.nullable().optional(),
+    phone: optionalText(64),
+    extension: extensionSchema.nullable().optional(),
+    department: optionalText(200),
+    role: z.enum(USER_ROLES).optional(),
+  })
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change')
+  .openapi('UserPatch');
+
+const listQuery = z.object({
+  status: z.enum(USER_STATUSES).optional(),
+  q: z.string().max(200).optional(),
+  cursor: z.string().max(500).optional(),
+  limit: limitQuery,
+});
+const cursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.uuid() });
+
+const userPage = z
+  .object({ users: z.array(userSchema), nextCursor: z.string().nullable() })
+  .openapi('UserPage');
+
+/** Creates one user in the caller's transaction (the API and the CSV import share it). */
+export async function createUser(orm: Orm, operator: Operator, body: CreateUserBody, details: Record<string, unknown> = {}): Promise<UserRecord> {
+  try {
+    return await orm.em.fork().transactional(async (em) => {
+      const created = await createUserWithLifecycle(em, {
+        tenantId: operator.tenantId,
+        source: 'admin',
+        actor: operator.actor,
+        fields: {
+          userName: body.userName ?? body.email,
+          firstName: body.firstName,
+          lastName: body.lastName,
+          displayName: `${body.firstName} ${body.lastName}`,
+          email: body.email,
+          emails: [{ value: body.email, type: 'work', primary: true }],
+          ...(body.phone ? { phone: body.phone, phoneNumbers: [{ value: body.phone, type: 'work', primary: true }] } : {}),
+          ...(body.role ? { role: body.role } : {}),
+          ...(body.extension ? { extension: body.extension } : {}),
+          ...(body.department ? { department: body.department } : {}),
+        },
+        ...(body.sendWelcome === undefined ? {} : { sendWelcome: body.sendWelcome }),
+        details,
+      });
+      if (!created.ok) throw new RequestError(created.refusal.code, 409, created.refusal.message);
+      return (await findUserById(em, operator.tenantId, created.userId))!;
+    });
+  } catch (error) {
+    throw conflictFromDatabase(error);
+  }
+}
+
+export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
+  define({
+    method: 'get',
+    path: '/users',
+    tag: 'Users',
+    summary: 'List users',
+    description:
+      'Newest last, 50 a page by default. Without `status`, deleted users are left out (deleted means hidden). `q` matches first, last, display and user name, email and extension. Pass `nextCursor` back as `cursor` for the next page.',
+    query: listQuery,
+    responses: { 200: { description: 'A page of users.', schema: userPage } },
+    handler: async ({ query, operator }) => {
+      const after = decodeCursor(query.cursor, cursorSchema);
+      const { users, hasMore } = await findUsers(orm.em.fork(), {
+        tenantId: operator.tenantId,
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.q ? { q: query.q } : {}),
+        ...(after ? { after } : {}),
+        limit: query.limit,
+      });
+      const last = users.at(-1);
+      return {
+        status: 200,
+        body: {
+          users: users.map(userJson),
+          nextCursor: hasMore && last ? encodeCursor({ createdAt: new Date(last.createdAt).toISOString(), id: last.id }) : null,
+        },
+      };
+    },
+  });
+
+  define({
+    method: 'post',
+    path: '/users',
+    tag: 'Users',
+    summary: 'Create a user',
+    description: 'Status `password_required`; a welcome email with a set-password link is sent unless `sendWelcome: false`.',
+    body: createUserBody,
+    responses: {
+      201: { description: 'The new user.', schema: userSchema },
+      409: { description: 'The user name is taken in this tenant (already_exists).' },
+    },
+    handler: async ({ body, operator }) => ({ status: 201, body: userJson(await createUser(orm, operator, body)) }),
+  });
+
+  define({
+    method: 'get',
+    path: '/users/:id',
+    tag: 'Users',
+    summary: 'Read a user',
+    params: idParams,
+    responses: { 200: { description: 'The user.', schema: userSchema }, 404: { description: 'No such user in this tenant.' } },
+    handler: async ({ params, operator }) => ({ status: 200, body: userJson(await findUserOr404(orm, operator.tenantId, params.id)) }),
+  });
+
+  define({
+    method: 'patch',
+    path: '/users/:id',
+    tag: 'Users',
+    summary: "Edit a user's details or role",
+    description:
+      'Name, email, phone, extension, department, role, user name. The step "edit the user\'s details before resetting app access": change the email and phone first so the old person cannot sign in with them.',
+    params: idParams,
+    body: patchUserBody,
+    responses: {
+      200: { description: 'The user after the change.', schema: userSchema },
+      404: { description: 'No such user in this tenant.' },
+      409: { description: 'The user name is taken in this tenant.' },
+    },
+    handler: async ({ params, body, operator }) => {
+      try {
+        const user = await orm.em.fork().transactional(async (em) => {
+          const changed = await updateUserDetails(em, operator.tenantId, params.id, body);
+          if (!changed) throw userNotFound();
+          const fields = Object.keys(changed.before);
+          if (fields.length) {
+            insertAuditEntry(em, {
+              tenantId: operator.tenantId,
+              actor: operator.actor,
+              action: fields.includes('role') ? 'user.role_changed' : 'user.updated',
+              userId: params.id,
+              // Names of the changed fields; the role's old and new value (not personal data).
+              details: { fields, ...(fields.includes('role') ? { fromRole: changed.before.role, toRole: body.role } : {}) },
+            });
+            await em.flush();
+          }
+          return (await findUserById(em, operator.tenantId, params.id))!;
+        });
+        return { status: 200, body: userJson(user) };
+      } catch (error) {
+        throw conflictFromDatabase(error);
+      }
+    },
+  });
+}
+
+export async function findUserOr404(orm: Orm, tenantId: string, id: string): Promise<UserRecord> {
+  const user = await findUserById(orm.em.fork(), tenantId, id);
+  if (!user) throw userNotFound();
+  return user;
+}
+
+export function userNotFound(): RequestError {
+  return new RequestError('user_not_found', 404, 'No such user.');
+}

@@ -1,0 +1,99 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { TaskPayloads } from '../../jobs/registry.ts';
+import type { OperationState, TaskState, TaskType } from '../lifecycle/tasks.ts';
+import { sqlIn } from './sql.ts';
+
+/**
+ * Operations (a bulk action: one task per selected user). The operation row and its task rows are
+ * written in the caller's transaction, tasks `pending`, so the relay enqueues them only once the
+ * whole operation is committed.
+ */
+export interface NewOperation<T extends TaskType> {
+  tenantId: string;
+  /** The operator's action name (e.g. `permanent_delete`), kept as asked. */
+  action: string;
+  /** The options as asked, without personal data (recycle names stay in the task payloads). */
+  options: Record<string, unknown>;
+  actor: string;
+  taskType: T;
+  tasks: Array<{ userId: string; payload: TaskPayloads[T] }>;
+}
+
+export async function insertOperation<T extends TaskType>(em: EntityManager, input: NewOperation<T>): Promise<{ id: string; total: number }> {
+  const sql = sqlIn(em);
+  const [operation] = await sql<{ id: string }>(
+    `insert into operations (id, tenant_id, action, options, actor, state, total, created_at)
+     values (gen_random_uuid(), ?, ?, ?::jsonb, ?, 'running', ?, now()) returning id`,
+    [input.tenantId, input.action, JSON.stringify(input.options), input.actor, input.tasks.length],
+  );
+  // One statement for every task (10,000 users is one insert, and one NOTIFY from the trigger).
+  await sql(
+    `insert into tasks (id, tenant_id, type, user_id, operation_id, state, payload, actor, run_at, created_at, updated_at)
+     select gen_random_uuid(), ?, ?, x.user_id, ?, 'pending', x.payload, ?, now(), now(), now()
+       from jsonb_to_recordset(?::jsonb) as x(user_id uuid, payload jsonb)`,
+    [input.tenantId, input.taskType, operation!.id, input.actor, JSON.stringify(input.tasks.map((t) => ({ user_id: t.userId, payload: t.payload })))],
+  );
+  return { id: operation!.id, total: input.tasks.length };
+}
+
+export interface OperationTaskRow {
+  taskId: string;
+  userId: string | null;
+  userName: string | null;
+  displayName: string | null;
+  extension: string | null;
+  type: TaskType;
+  state: TaskState;
+  reason: string | null;
+  lastError: string | null;
+  attempts: number;
+  updatedAt: Date;
+}
+
+export interface OperationProgress {
+  id: string;
+  action: string;
+  options: Record<string, unknown>;
+  actor: string;
+  state: OperationState;
+  createdAt: Date;
+  finishedAt: Date | null;
+  /** Tasks by state (a GROUP BY over tasks_operation_state_idx, never a counter row). */
+  byState: Partial<Record<TaskState, number>>;
+  tasks: OperationTaskRow[];
+}
+
+const LIVE_STATES = `('pending', 'enqueued', 'running', 'waiting_for_device', 'needs_decision', 'held')`;
+
+/**
+ * The progress view, read live from the task rows. The first read that finds no live task marks
+ * the operation completed (guarded, so only one reader writes it).
+ */
+export async function findOperationProgress(em: EntityManager, tenantId: string, id: string): Promise<OperationProgress | null> {
+  const sql = sqlIn(em);
+  const [operation] = await sql<Omit<OperationProgress, 'byState' | 'tasks'>>(
+    `select id, action, options, actor, state, created_at as "createdAt", finished_at as "finishedAt"
+       from operations where id = ? and tenant_id = ?`,
+    [id, tenantId],
+  );
+  if (!operation) return null;
+  const tasks = await sql<OperationTaskRow>(
+    `select t.id as "taskId", t.user_id as "userId", u.user_name as "userName", u.display_name as "displayName", u.extension,
+            t.type, t.state, t.reason, t.last_error as "lastError", t.attempts, t.updated_at as "updatedAt"
+       from tasks t left join users u on u.id = t.user_id
+      where t.operation_id = ? order by t.created_at, t.id`,
+    [id],
+  );
+  const byState: Partial<Record<TaskState, number>> = {};
+  for (const task of tasks) byState[task.state] = (byState[task.state] ?? 0) + 1;
+  if (operation.state === 'running' && tasks.length) {
+    const [done] = await sql<{ finished_at: Date }>(
+      `update operations set state = 'completed', finished_at = now()
+        where id = ? and state = 'running' and not exists (select 1 from tasks where operation_id = ? and state in ${LIVE_STATES})
+        returning finished_at`,
+      [id, id],
+    );
+    if (done) Object.assign(operation, { state: 'completed', finishedAt: done.finished_at });
+  }
+  return { ...operation, byState, tasks };
+}

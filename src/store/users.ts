@@ -1,0 +1,187 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { PURGED, type StoredUserStatus, type UserRole, type UserStatus } from '../lifecycle/statuses.ts';
+import type { User } from './entities/index.ts';
+import { sqlIn } from './sql.ts';
+
+/**
+ * User queries for the operator's view (admin API): one tenant at a time, purged tombstones never
+ * shown. Status changes do not happen here (user-lifecycle.ts is the only writer of status).
+ */
+export type UserRecord = Pick<
+  User,
+  | 'id' | 'userName' | 'externalId' | 'firstName' | 'lastName' | 'displayName' | 'email' | 'phone' | 'extension'
+  | 'department' | 'role' | 'disabledBy' | 'failedLoginCount' | 'lastCheckinAt' | 'lastSigninAt' | 'statusChangedAt'
+  | 'createdAt' | 'updatedAt'
+> & {
+  /** Never purged here. */
+  status: UserStatus;
+  /** Whether a password is set (the hash itself is never read here). */
+  hasPassword: boolean;
+};
+
+const USER_COLUMNS = `id, user_name as "userName", external_id as "externalId", first_name as "firstName", last_name as "lastName",
+  display_name as "displayName", email, phone, extension, department, role, status, disabled_by as "disabledBy",
+  failed_login_count as "failedLoginCount", password_hash is not null as "hasPassword", last_checkin_at as "lastCheckinAt", last_signin_at as "lastSigninAt",
+  status_changed_at as "statusChangedAt", created_at as "createdAt", updated_at as "updatedAt"`;
+
+export async function findUserById(em: EntityManager, tenantId: string, id: string): Promise<UserRecord | null> {
+  const [row] = await sqlIn(em)<UserRecord>(`select ${USER_COLUMNS} from users where id = ? and tenant_id = ? and status <> ?`, [id, tenantId, PURGED]);
+  return row ? normalise(row) : null;
+}
+
+/** The ids of `ids` that are users of this tenant (not purged). */
+export async function findUsersByIds(em: EntityManager, tenantId: string, ids: readonly string[]): Promise<UserRecord[]> {
+  if (!ids.length) return [];
+  const rows = await sqlIn(em)<UserRecord>(`select ${USER_COLUMNS} from users where tenant_id = ? and status <> ? and id = any(?::uuid[])`, [
+    tenantId,
+    PURGED,
+    `{${ids.join(',')}}`,
+  ]);
+  return rows.map(normalise);
+}
+
+export interface UserListQuery {
+  tenantId: string;
+  /** Without it, deleted users are left out: deleted means hidden from lists (DESIGN.md §2). */
+  status?: UserStatus;
+  /** Case-insensitive substring of first, last, display or user name, email or extension. */
+  q?: string;
+  /** Keyset: the last (createdAt, id) of the previous page. */
+  after?: { createdAt: string; id: string };
+  limit: number;
+}
+
+/**
+ * One page in creation order. Keyset on (created_at, id) rather than OFFSET, so a page costs the
+ * same at row 100,000 as at row 0 and rows inserted meanwhile do not shift pages.
+ */
+export async function findUsers(em: EntityManager, query: UserListQuery): Promise<{ users: UserRecord[]; hasMore: boolean }> {
+  const where = ['tenant_id = ?'];
+  const params: unknown[] = [query.tenantId];
+  if (query.status) {
+    where.push('status = ?');
+    params.push(query.status);
+  } else {
+    where.push(`status not in ('deleted', '${PURGED}')`);
+  }
+  if (query.q?.trim()) {
+    const like = `%${query.q.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(
+      `(first_name ilike ? or last_name ilike ? or display_name ilike ? or user_name ilike ? or email ilike ? or extension ilike ?
+        or concat_ws(' ', first_name, last_name) ilike ?)`,
+    );
+    params.push(like, like, like, like, like, like, like);
+  }
+  if (query.after) {
+    where.push('(created_at, id) > (?::timestamptz, ?::uuid)');
+    params.push(query.after.createdAt, query.after.id);
+  }
+  const rows = await sqlIn(em)<UserRecord>(
+    `select ${USER_COLUMNS} from users where ${where.join(' and ')} order by created_at, id limit ?`,
+    [...params, query.limit + 1],
+  );
+  return { users: rows.slice(0, query.limit).map(normalise), hasMore: rows.length > query.limit };
+}
+
+/** Fields an operator edits directly (not status, not secrets). */
+export interface UserDetailsPatch {
+  userName?: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  email?: string | null;
+  phone?: string | null;
+  extension?: string | null;
+  department?: string | null;
+  role?: UserRole;
+}
+
+const PATCH_COLUMNS: Record<keyof UserDetailsPatch, string> = {
+  userName: 'user_name',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  email: 'email',
+  phone: 'phone',
+  extension: 'extension',
+  department: 'department',
+  role: 'role',
+};
+
+/**
+ * Writes the given fields (display name and the SCIM email/phone lists follow the columns).
+ * Returns the previous values of the changed fields, or null when there is no such user. A taken
+ * userName surfaces as the unique violation users_tenant_username_key.
+ */
+export async function updateUserDetails(
+  em: EntityManager,
+  tenantId: string,
+  id: string,
+  patch: UserDetailsPatch,
+): Promise<{ before: Partial<UserDetailsPatch>; status: StoredUserStatus } | null> {
+  const sql = sqlIn(em);
+  const [current] = await sql<UserRecord>(`select ${USER_COLUMNS} from users where id = ? and tenant_id = ? and status <> ? for no key update`, [
+    id,
+    tenantId,
+    PURGED,
+  ]);
+  if (!current) return null;
+  const keys = (Object.keys(patch) as Array<keyof UserDetailsPatch>).filter((k) => patch[k] !== undefined && patch[k] !== current[k]);
+  if (!keys.length) return { before: {}, status: current.status };
+  const sets = keys.map((k) => `${PATCH_COLUMNS[k]} = ?`);
+  const params: unknown[] = keys.map((k) => patch[k]);
+  if (keys.includes('firstName') || keys.includes('lastName')) {
+    sets.push(`display_name = nullif(concat_ws(' ', ?::text, ?::text), '')`);
+    params.push(patch.firstName !== undefined ? patch.firstName : current.firstName, patch.lastName !== undefined ? patch.lastName : current.lastName);
+  }
+  if (keys.includes('email')) {
+    sets.push(`emails = case when ?::text is null then '[]'::jsonb else jsonb_build_array(jsonb_build_object('value', ?::text, 'type', 'work', 'primary', true)) end`);
+    params.push(patch.email, patch.email);
+  }
+  if (keys.includes('phone')) {
+    sets.push(`phone_numbers = case when ?::text is null then '[]'::jsonb else jsonb_build_array(jsonb_build_object('value', ?::text, 'type', 'work', 'primary', true)) end`);
+    params.push(patch.phone, patch.phone);
+  }
+  await sql(`update users set ${sets.join(', ')}, version = version + 1, updated_at = now() where id = ?`, [...params, id]);
+  return { before: Object.fromEntries(keys.map((k) => [k, current[k]])), status: current.status };
+}
+
+/** Sets a new password hash without a status change (an operator issuing credentials to an active user). */
+export async function updateUserPasswordHash(em: EntityManager, tenantId: string, id: string, passwordHash: string): Promise<void> {
+  await sqlIn(em)(`update users set password_hash = ?, version = version + 1, updated_at = now() where id = ? and tenant_id = ?`, [
+    passwordHash,
+    id,
+    tenantId,
+  ]);
+}
+
+export interface SignInCandidate {
+  id: string;
+  tenantId: string;
+  userName: string | null;
+  email: string | null;
+  status: StoredUserStatus;
+  passwordHash: string | null;
+}
+
+/**
+ * The user a client signs in as: by user name or email, case-insensitively, in one tenant. An
+ * email shared by two users of the tenant matches nobody (which one would it be?).
+ */
+export async function findSignInCandidate(em: EntityManager, tenantName: string, login: string): Promise<SignInCandidate | null> {
+  const rows = await sqlIn(em)<SignInCandidate>(
+    `select u.id, u.tenant_id as "tenantId", u.user_name as "userName", u.email, u.status, u.password_hash as "passwordHash"
+       from users u join tenants t on t.id = u.tenant_id
+      where t.name = ? and u.status <> ? and (lower(u.user_name) = lower(?) or lower(u.email) = lower(?))
+      order by (lower(u.user_name) = lower(?)) desc
+      limit 2`,
+    [tenantName, PURGED, login, login, login],
+  );
+  const [first, second] = rows;
+  if (!first) return null;
+  // An exact user-name match wins; otherwise the email must be unique.
+  if (second && first.userName?.toLowerCase() !== login.toLowerCase()) return null;
+  return first;
+}
+
+function normalise(row: UserRecord): UserRecord {
+  return { ...row, failedLoginCount: Number(row.failedLoginCount) };
+}

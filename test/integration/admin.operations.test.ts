@@ -1,0 +1,208 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PROCESSORS } from '../../jobs/index.ts';
+import { apiClient, createAdminToken } from '../support/api-client.ts';
+import { queueBackendsUnderTest } from '../support/database.ts';
+import { useTestRuntime } from '../support/runtime.ts';
+
+/**
+ * Operations over HTTP with the real relay and workers, on each queue backend: dry run, the
+ * confirmation of irreversible actions, progress while tasks run, and the task re-drives.
+ */
+describe.each(queueBackendsUnderTest())('admin operations on $name', ({ name, redisUrl }) => {
+  const t = useTestRuntime({
+    label: `admin_ops_${name}`,
+    redisUrl,
+    processors: PROCESSORS,
+    env: { DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'turnover-admin-ops-')) },
+  });
+  let api: ReturnType<typeof apiClient>;
+  beforeAll(async () => {
+    api = apiClient(t, await createAdminToken(t, 'office_manager'));
+  });
+
+  async function addData(userId: string, kind: string, n = 1): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      await t.sql(`insert into user_data (id, tenant_id, user_id, kind, payload) values (gen_random_uuid(), ?, ?, ?, '{}')`, [t.tenantId, userId, kind]);
+    }
+  }
+
+  async function addDevice(userId: string, { pending = 0, checkedInSecondsAgo = 5 as number | null } = {}): Promise<string> {
+    const [row] = await t.sql<{ id: string }>(
+      `insert into devices (id, tenant_id, user_id, kind, client_id, pending_items, last_checkin_at)
+       values (gen_random_uuid(), ?, ?, 'mobile_app', ?, ?, case when ?::int is null then null else now() - make_interval(secs => ?::int) end) returning id`,
+      [t.tenantId, userId, `phone-${randomBytes(3).toString('hex')}`, pending, checkedInSecondsAgo, checkedInSecondsAgo],
+    );
+    return row!.id;
+  }
+
+  async function waitForOperation(id: string, until: (body: any) => boolean, timeoutMs = 20_000): Promise<any> {
+    const started = Date.now();
+    for (;;) {
+      const res = await api.get(`/admin/operations/${id}`);
+      expect(res.status).toBe(200);
+      if (until(res.body)) return res.body;
+      if (Date.now() - started > timeoutMs) throw new Error(`operation ${id} never got there: ${JSON.stringify(res.body.counts)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  const countData = async (userId: string) =>
+    Object.fromEntries(
+      (await t.sql<{ kind: string; n: string }>(`select kind, count(*) as n from user_data where user_id = ? group by kind`, [userId])).map((r) => [r.kind, Number(r.n)]),
+    );
+
+  it('previews a bulk reset without writing anything, then runs exactly the confirmed request', async () => {
+    const users = await Promise.all([1002, 1009, 1000].map((ext) => t.createUser({ extension: String(ext), passwordHash: 'x' })));
+    for (const u of users) {
+      await addData(u.id, 'voicemail_message', 2);
+      await addData(u.id, 'voicemail_greeting', 1);
+      await addData(u.id, 'custom_contact', 3);
+    }
+    const userIds = users.map((u) => u.id);
+    const request = { action: 'reset', userIds, options: { voicemailMessages: true, customContacts: true } };
+    const before = await t.sql(`select count(*)::int as n from tasks`);
+
+    const dry = await api.post('/admin/operations', { ...request, dryRun: true });
+    expect(dry.status).toBe(200);
+    expect(dry.body).toMatchObject({ dryRun: true, action: 'reset', irreversible: true, total: 3, allowed: 3, refused: 0 });
+    expect(dry.body.actions).toEqual(expect.arrayContaining([expect.stringMatching(/voicemail message/i), expect.stringMatching(/own contacts/i)]));
+    expect(dry.body.actions.join('\n')).not.toMatch(/greeting/i);
+    expect(dry.body.actions.at(-1)).toMatch(/setup required/i);
+    for (const preview of dry.body.users) {
+      expect(preview).toMatchObject({ status: 'active', allowed: true, newStatus: 'setup_required', willDelete: { voicemail_message: 2, custom_contact: 3 } });
+    }
+    expect(dry.body.confirmToken).toMatch(/^v1\./);
+    // Nothing written by the dry run.
+    expect(await t.sql(`select count(*)::int as n from tasks`)).toEqual(before);
+    for (const u of users) expect((await t.getUser(u.id)).status).toBe('active');
+
+    const refused = await api.post('/admin/operations', request);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'confirmation_required', reason: 'missing' });
+    const otherUsers = await api.post('/admin/operations', { ...request, userIds: userIds.slice(0, 2), confirm: dry.body.confirmToken });
+    expect(otherUsers.body).toMatchObject({ code: 'confirmation_required', reason: 'mismatch' });
+    const otherOptions = await api.post('/admin/operations', { ...request, options: { voicemailMessages: true }, confirm: dry.body.confirmToken });
+    expect(otherOptions.body).toMatchObject({ code: 'confirmation_required', reason: 'mismatch' });
+    expect(await t.sql(`select count(*)::int as n from tasks`)).toEqual(before);
+
+    // The same request in another order of ids and keys is the same request.
+    const run = await api.post('/admin/operations', {
+      action: 'reset',
+      options: { customContacts: true, voicemailMessages: true },
+      userIds: [...userIds].reverse(),
+      confirm: dry.body.confirmToken,
+    });
+    expect(run.status).toBe(202);
+    expect(run.headers.get('location')).toBe(`/admin/operations/${run.body.operationId}`);
+    expect(run.body).toMatchObject({ action: 'reset', state: 'running', total: 3 });
+
+    const done = await waitForOperation(run.body.operationId, (b) => b.state === 'completed');
+    expect(done.counts).toMatchObject({ total: 3, succeeded: 3, failed: 0, waiting: 0, running: 0 });
+    expect(done.tasks.map((task: { userId: string }) => task.userId).sort()).toEqual([...userIds].sort());
+    for (const u of users) {
+      const after = await t.getUser(u.id);
+      expect(after).toMatchObject({ status: 'setup_required', firstName: null, email: null, extension: u.extension });
+      expect(await countData(u.id)).toEqual({ voicemail_greeting: 1 });
+    }
+    const audit = await t.sql(`select action, actor from audit_entries where action = 'operation.started' and details->>'operationId' = ?`, [run.body.operationId]);
+    expect(audit).toEqual([{ action: 'operation.started', actor: expect.stringMatching(/^admin:/) }]);
+  });
+
+  it('refuses every irreversible action without confirmation, and runs reversible ones at once', async () => {
+    const user = await t.createUser();
+    for (const action of ['permanent_delete', 'deprovision', 'reset']) {
+      const res = await api.post('/admin/operations', { action, userIds: [user.id] });
+      expect(res.status, action).toBe(409);
+      expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+      expect(res.body.code).toBe('confirmation_required');
+    }
+    const recycle = await api.post('/admin/operations', { action: 'recycle', userIds: [user.id], options: { users: { [user.id]: { firstName: 'N', lastName: 'P' } } } });
+    expect(recycle.body.code).toBe('confirmation_required');
+    expect((await t.getUser(user.id)).status).toBe('active');
+
+    const ban = await api.post('/admin/operations', { action: 'ban', userIds: [user.id] });
+    expect(ban.status).toBe(202);
+    await waitForOperation(ban.body.operationId, (b) => b.state === 'completed');
+    expect((await t.getUser(user.id)).status).toBe('banned');
+    const entry = await t.sql(`select actor from audit_entries where user_id = ? and action = 'user.ban'`, [user.id]);
+    expect(entry).toEqual([{ actor: expect.stringMatching(/^admin:[0-9a-f-]{36}$/) }]);
+  });
+
+  it('shows refusals in the preview, validates options per action, and rejects an expired or forged token', async () => {
+    const active = await t.createUser();
+    const disabled = await t.createUser({ status: 'disabled', disabledBy: 'operator' });
+    const banned = await t.createUser({ status: 'banned' });
+    const preview = await api.post('/admin/operations', { action: 'unban', userIds: [active.id, disabled.id, banned.id], dryRun: true });
+    expect(preview.body).toMatchObject({ allowed: 2, refused: 1 });
+    const byId = Object.fromEntries(preview.body.users.map((u: { userId: string }) => [u.userId, u]));
+    expect(byId[active.id]).toMatchObject({ allowed: true, newStatus: 'active' });
+    expect(byId[disabled.id]).toMatchObject({ allowed: false, newStatus: null, refusal: { code: 'not_banned', message: expect.any(String) } });
+    expect(byId[banned.id]).toMatchObject({ allowed: true, newStatus: 'password_required' });
+    const unlock = await api.post('/admin/operations', { action: 'unlock', userIds: [banned.id], dryRun: true });
+    expect(unlock.body.users[0]).toMatchObject({ allowed: false, refusal: { code: 'user_banned' } });
+
+    expect((await api.post('/admin/operations', { action: 'ban', userIds: [active.id], options: { voicemailMessages: true } })).status).toBe(422);
+    expect((await api.post('/admin/operations', { action: 'explode', userIds: [active.id] })).status).toBe(422);
+    expect((await api.post('/admin/operations', { action: 'ban', userIds: [] })).status).toBe(422);
+    const noNames = await api.post('/admin/operations', { action: 'recycle', userIds: [active.id], options: { users: {} }, dryRun: true });
+    expect(noNames.status).toBe(422);
+    const forged = await api.post('/admin/operations', { action: 'permanent_delete', userIds: [active.id], confirm: `v1.9999999999.${'A'.repeat(43)}` });
+    expect(forged.body).toMatchObject({ code: 'confirmation_required', reason: 'mismatch' });
+    expect((await api.get('/admin/operations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+
+  it('shows progress while it runs: a reset waiting on a device, a needs_decision one skipped with confirmation, a retry', async () => {
+    const plain = await t.createUser();
+    const uploading = await t.createUser();
+    const offline = await t.createUser();
+    const uploadingDevice = await addDevice(uploading.id, { pending: 4 });
+    await addDevice(offline.id, { pending: 2, checkedInSecondsAgo: 3600 });
+    const userIds = [plain.id, uploading.id, offline.id];
+    const dry = await api.post('/admin/operations', { action: 'reset', userIds, dryRun: true });
+    expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+    const byId = Object.fromEntries(dry.body.users.map((u: { userId: string }) => [u.userId, u]));
+    expect(byId[uploading.id].pendingData).toEqual({ decision: 'wait', pendingItems: 4 });
+    expect(byId[offline.id].pendingData).toEqual({ decision: 'needs_decision', pendingItems: 2 });
+
+    const run = await api.post('/admin/operations', { action: 'reset', userIds, confirm: dry.body.confirmToken });
+    expect(run.status).toBe(202);
+    const midway = await waitForOperation(run.body.operationId, (b) => b.counts.succeeded === 1 && b.counts.waiting === 2);
+    expect(midway.state).toBe('running');
+    const states = Object.fromEntries(midway.tasks.map((task: { userId: string; state: string }) => [task.userId, task]));
+    expect(states[uploading.id].state).toBe('waiting_for_device');
+    expect(states[offline.id]).toMatchObject({ state: 'needs_decision', reason: 'unable_to_retrieve' });
+
+    const stuck = await api.get(`/admin/tasks/${states[offline.id].taskId}`);
+    expect(stuck.body).toMatchObject({ type: 'reset', state: 'needs_decision', reason: 'unable_to_retrieve', result: { pendingData: { pendingItems: 2 } } });
+    const unconfirmed = await api.post(`/admin/tasks/${states[offline.id].taskId}/skip-pending-data`, {});
+    expect(unconfirmed.status).toBe(409);
+    expect(unconfirmed.body.code).toBe('confirmation_required');
+    const skipped = await api.post(`/admin/tasks/${states[offline.id].taskId}/skip-pending-data`, { confirmDataLoss: true });
+    expect(skipped.status).toBe(200);
+    expect(skipped.body).toMatchObject({ from: 'needs_decision', action: 'requeued' });
+
+    // The phone finishes uploading; "Retry Now" lets the reset go on.
+    await t.sql(`update devices set pending_items = 0, last_checkin_at = now() where id = ?`, [uploadingDevice]);
+    const retried = await api.post(`/admin/tasks/${states[uploading.id].taskId}/retry`);
+    expect(retried.status).toBe(200);
+    expect(retried.body.from).toBe('waiting_for_device');
+
+    const done = await waitForOperation(run.body.operationId, (b) => b.state === 'completed');
+    expect(done.counts).toMatchObject({ total: 3, succeeded: 3, waiting: 0 });
+    expect(done.finishedAt).not.toBeNull();
+    const skipAudit = await t.sql(`select actor from audit_entries where task_id = ? and action = 'task.skip_pending_data'`, [states[offline.id].taskId]);
+    expect(skipAudit).toEqual([{ actor: expect.stringMatching(/^admin:/) }]);
+    const again = await api.post(`/admin/tasks/${states[offline.id].taskId}/retry`);
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: 'not_retryable', state: 'succeeded' });
+
+    const inbox = await api.get(`/admin/tasks?userId=${offline.id}&state=succeeded,failed`);
+    expect(inbox.body.tasks.map((task: { id: string }) => task.id)).toEqual([states[offline.id].taskId]);
+  });
+});
+
+

@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { LifecycleEvent } from '../src/lifecycle/transition.ts';
-import { applyLifecycleEvent } from '../src/store/user-lifecycle.ts';
+import { applyLifecycleEvent, type LockedUserRow } from '../src/store/user-lifecycle.ts';
 import type { TaskContext, TaskOutcome } from './types.ts';
 import type { TaskType } from '../src/lifecycle/tasks.ts';
 
@@ -9,7 +9,11 @@ import type { TaskType } from '../src/lifecycle/tasks.ts';
  * purged user, recycle a user who was not reset) is permanent: the task fails with the refusal's
  * code and message, and retrying would not change the answer.
  */
-export async function runLifecycleEvent(context: TaskContext<TaskType>, event: LifecycleEvent): Promise<TaskOutcome> {
+export async function runLifecycleEvent(
+  context: TaskContext<TaskType>,
+  event: LifecycleEvent,
+  options: { locked?: LockedUserRow } = {},
+): Promise<TaskOutcome> {
   const { task, em } = context;
   if (!task.userId) throw new UnrecoverableError(`${task.type} task has no user`);
   const applied = await applyLifecycleEvent(em, {
@@ -18,6 +22,7 @@ export async function runLifecycleEvent(context: TaskContext<TaskType>, event: L
     event,
     actor: task.actor,
     taskId: task.id,
+    ...options,
   });
   if (!applied.ok) throw new UnrecoverableError(`${applied.refusal.code}: ${applied.refusal.message}`);
   return {

@@ -1,20 +1,15 @@
 import { UnrecoverableError } from 'bullmq';
 import { decidePendingData, type PendingDataDecision } from '../src/lifecycle/pending-data.ts';
 import { resolvePolicy } from '../src/lifecycle/policy.ts';
-import type { DisabledBy, StoredUserStatus } from '../src/lifecycle/statuses.ts';
 import { transition, type LifecycleEvent } from '../src/lifecycle/transition.ts';
 import { insertAuditEntry } from '../src/store/audit.ts';
 import type { DeviceKind } from '../src/store/entities/index.ts';
 import { sqlIn } from '../src/store/sql.ts';
+import type { LockedUserRow } from '../src/store/user-lifecycle.ts';
 import { runLifecycleEvent } from './lifecycle-event.ts';
 import type { TaskProcessor } from './types.ts';
 
-interface UserRow {
-  status: StoredUserStatus;
-  disabled_by: DisabledBy | null;
-  failed_login_count: number;
-  has_password: boolean;
-  policy: unknown;
+interface UserRow extends LockedUserRow {
   now: Date | string;
   devices: DeviceJson[];
 }
@@ -50,7 +45,7 @@ export const resetProcessor: TaskProcessor<'reset'> = async (context) => {
   // database's clock (check-ins are stamped with it, so the online window compares like with
   // like) and the user's app devices. NO KEY UPDATE, as applyLifecycleEvent takes it again below.
   const [user] = await sqlIn(em)<UserRow>(
-    `select u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, t.policy, now() as now,
+    `select u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, u.version, t.policy, now() as now,
             coalesce((select json_agg(json_build_object('id', d.id, 'kind', d.kind, 'name', d.name, 'pendingItems', d.pending_items,
                                                         'lastCheckinAt', d.last_checkin_at, 'removedAt', d.removed_at)
                                       order by d.created_at, d.id)
@@ -108,7 +103,8 @@ export const resetProcessor: TaskProcessor<'reset'> = async (context) => {
     await em.flush();
   }
 
-  const outcome = await runLifecycleEvent(context, event);
+  // The row is still locked by this transaction: hand it over instead of reading it again.
+  const outcome = await runLifecycleEvent(context, event, { locked: user });
   return { ...outcome, result: { ...outcome.result, pendingData } };
 };
 

@@ -38,13 +38,16 @@ export interface ApplyEventInput {
   mailInline?: boolean;
   /** Extra audit details (no secrets). */
   details?: Record<string, unknown>;
+  /** The row as the caller already locked it in this transaction (saves a round trip). */
+  locked?: LockedUserRow;
 }
 
 export type ApplyEventResult =
   | { ok: true; from: StoredUserStatus; result: TransitionOk; mailEffects: Effect[] }
   | { ok: false; refusal: Refusal };
 
-interface LockedUserRow {
+/** The user row as locked for a transition (FOR NO KEY UPDATE), with the tenant's policy. */
+export interface LockedUserRow {
   status: StoredUserStatus;
   disabled_by: DisabledBy | null;
   failed_login_count: number;
@@ -58,12 +61,17 @@ export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventIn
   // One round trip: the user, locked for this transaction, and the tenant's policy beside it.
   // NO KEY UPDATE, not UPDATE: rows that merely reference the user (a password link, a task) can
   // still be inserted by other transactions meanwhile; their foreign-key check takes KEY SHARE.
-  const [row] = await sql<LockedUserRow>(
-    `select u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, u.version, t.policy
-       from users u join tenants t on t.id = u.tenant_id
-      where u.id = ? and u.tenant_id = ? for no key update of u`,
-    [input.userId, input.tenantId],
-  );
+  // A caller that already holds the lock (the reset job reads devices with it) passes its row.
+  const row =
+    input.locked ??
+    (
+      await sql<LockedUserRow>(
+        `select u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, u.version, t.policy
+           from users u join tenants t on t.id = u.tenant_id
+          where u.id = ? and u.tenant_id = ? for no key update of u`,
+        [input.userId, input.tenantId],
+      )
+    )[0];
   const user: LifecycleUser | null = row
     ? { status: row.status, disabledBy: row.disabled_by, failedLoginCount: row.failed_login_count, hasPassword: row.has_password }
     : null;
@@ -72,40 +80,21 @@ export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventIn
   if (!result.ok) return result;
   if (!row) throw new Error('transition accepted an event for a missing user'); // only `create`, which has its own path
 
-  if (result.changed) {
-    const updated = await sql<{ id: string }>(
-      `update users set status = ?, disabled_by = ?, failed_login_count = ?,
-          status_changed_at = case when status <> ? then now() else status_changed_at end,
-          version = version + 1, updated_at = now()
-        where id = ? and version = ? returning id`,
-      [result.status, result.disabledBy, result.failedLoginCount, result.status, input.userId, row.version],
-    );
-    // The row is locked FOR UPDATE above, so this only fails if that invariant is broken.
-    if (updated.length !== 1) throw new Error(`user ${input.userId} changed while locked`);
-  }
-
   const mailEffects: Effect[] = [];
+  const applied: Effect[] = [];
   for (const effect of result.effects) {
-    if (effect.type === 'send_welcome_email' || effect.type === 'send_recovery_email') {
-      if (input.mailInline) mailEffects.push(effect);
-      else await queueMail(em, input, effect.type === 'send_welcome_email' ? 'welcome' : 'recovery');
-      continue;
-    }
-    await applyEffect(em, input, effect);
+    if ((effect.type === 'send_welcome_email' || effect.type === 'send_recovery_email') && input.mailInline) mailEffects.push(effect);
+    else applied.push(effect);
   }
-
-  // Raw inserts rather than the unit of work: this runs once per task of a 10,000-user operation.
-  await sql(
-    `insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) values (?, now(), ?, ?, ?, ?, ?::jsonb)`,
-    [
-      input.tenantId,
-      input.actor,
-      `user.${input.event.type}`,
-      input.userId,
-      input.taskId ?? null,
-      JSON.stringify({ from: row.status, to: result.status, changed: result.changed, effects: result.effects.map((e) => e.type), ...input.details }),
-    ],
-  );
+  const audit = {
+    action: `user.${input.event.type}`,
+    details: { from: row.status, to: result.status, changed: result.changed, effects: result.effects.map((e) => e.type), ...input.details },
+  };
+  const statement = writeStatement(input, row, result, applied, audit);
+  const [outcome] = await sql<{ user_rows: number }>(statement.sql, statement.params);
+  // The row is locked above, so this only fails if that invariant is broken.
+  if (Number(outcome?.user_rows) !== 1) throw new Error(`user ${input.userId} changed while locked`);
+  if (applied.some((e) => e.type === 'purge_personal_data')) await purgePersonalData(em, input.userId);
   return { ok: true, from: row.status, result, mailEffects };
 }
 
@@ -121,86 +110,161 @@ async function queueMail(em: EntityManager, input: ApplyEventInput, purpose: Tas
   );
 }
 
-async function applyEffect(em: EntityManager, input: ApplyEventInput, effect: Effect): Promise<void> {
-  const sql = sqlIn(em);
-  const { userId } = input;
-  switch (effect.type) {
-    case 'revoke_sessions':
-      // Interactive sessions are tokens bound to the user that are not device tokens.
-      await sql(`update api_tokens set revoked_at = now() where user_id = ? and kind <> 'device' and revoked_at is null`, [userId]);
-      return;
-    case 'revoke_device_tokens':
-      await sql(`update api_tokens set revoked_at = now() where user_id = ? and kind = 'device' and revoked_at is null`, [userId]);
-      return;
-    case 'revoke_password_links':
-      await sql(`update password_links set expires_at = now() where user_id = ? and used_at is null and expires_at > now()`, [userId]);
-      return;
-    case 'clear_history_on_devices':
-      await sql(`update devices set clear_history = true where user_id = ? and removed_at is null`, [userId]);
-      return;
-    case 'clear_password':
-      await sql(`update users set password_hash = null where id = ?`, [userId]);
-      return;
-    case 'set_password':
-      if (!input.passwordHash) throw new Error('set_password needs a password hash');
-      await sql(`update users set password_hash = ? where id = ?`, [input.passwordHash, userId]);
-      return;
-    case 'record_activity':
-      await sql(
-        effect.via === 'checkin' ? `update users set last_checkin_at = now() where id = ?` : `update users set last_signin_at = now() where id = ?`,
-        [userId],
-      );
-      return;
-    case 'clear_reset_data':
-      await clearResetData(em, input.tenantId, userId, effect.plan);
-      return;
-    case 'assign_person':
-      await sql(
-        `update users set first_name = ?, last_name = ?, display_name = ?, email = ?,
-            emails = case when ?::text is null then '[]'::jsonb else jsonb_build_array(jsonb_build_object('value', ?::text, 'type', 'work', 'primary', true)) end
-          where id = ?`,
-        [effect.firstName, effect.lastName, `${effect.firstName} ${effect.lastName}`, effect.email, effect.email, effect.email, userId],
-      );
-      return;
-    case 'purge_personal_data':
-      await purgePersonalData(em, userId);
-      return;
-    case 'send_welcome_email':
-    case 'send_recovery_email':
-      return; // handled by the caller of applyEffect
-  }
-}
-
 /**
- * Clears exactly what the plan lists. Deleting what is already gone is a no-op, so a retried reset
- * leaves the same result as one clean run.
+ * The status change, every effect but the purge, and the audit entry as ONE statement: a user
+ * update plus data-modifying CTEs, one per table touched. A reset of 10,000 users runs this once
+ * per user, so round trips are what its throughput is made of (bench/jobs.ts). PostgreSQL runs
+ * all CTEs on one snapshot and a row must not be modified twice in one statement, which is why
+ * effects are merged per table first (all user columns in one UPDATE, all token revocations in
+ * one, ...). Effects are idempotent: revoking what is revoked or deleting what is gone is a no-op.
  */
-async function clearResetData(em: EntityManager, tenantId: string, userId: string, plan: ResetPlan): Promise<void> {
-  const sql = sqlIn(em);
-  // Always: the person (name, email), their password and PIN, soft phones and app sessions.
-  await sql(
-    `update users set first_name = null, last_name = null, display_name = null, email = null, emails = '[]',
-        password_hash = null, pin_hash = null
-      where id = ?`,
-    [userId],
+function writeStatement(
+  input: ApplyEventInput,
+  row: LockedUserRow,
+  result: TransitionOk,
+  effects: Effect[],
+  audit: { action: string; details: Record<string, unknown> },
+): { sql: string; params: unknown[] } {
+  const { userId, tenantId } = input;
+  // Column -> assignment; a column set by two effects (say clear_password and a reset) is written
+  // once, by the later one, since PostgreSQL refuses two assignments to one column.
+  const assignments = new Map<string, { sql: string; values: unknown[] }>();
+  /** `fragment` is `column = <sql>` with one `?` per value, or a bare column for `column = ?`. */
+  const set = (fragment: string, ...values: unknown[]) => {
+    const column = fragment.split('=')[0]!.trim();
+    assignments.set(column, { sql: fragment.includes('=') ? fragment : `${fragment} = ?`, values });
+  };
+  if (result.changed) {
+    set('status', result.status);
+    set('disabled_by', result.disabledBy);
+    set('failed_login_count', result.failedLoginCount);
+    if (result.status !== row.status) set('status_changed_at = now()');
+  }
+  const revokeKinds = new Set<'device' | 'other'>();
+  let expireLinks = false;
+  let clearHistory = false;
+  const deleteDeviceKinds = new Set<string>();
+  let deleteAllDevices = false;
+  const deleteDataKinds = new Set<string>();
+  let restoreDefaultRule = false;
+  let unassignNumber = false;
+  const mail: Array<'welcome' | 'recovery'> = [];
+
+  for (const effect of effects) {
+    switch (effect.type) {
+      case 'revoke_sessions':
+        revokeKinds.add('other'); // interactive sessions: every token of the user's but device tokens
+        break;
+      case 'revoke_device_tokens':
+        revokeKinds.add('device');
+        break;
+      case 'revoke_password_links':
+        expireLinks = true;
+        break;
+      case 'clear_history_on_devices':
+        clearHistory = true;
+        break;
+      case 'clear_password':
+        set('password_hash = null');
+        break;
+      case 'set_password':
+        if (!input.passwordHash) throw new Error('set_password needs a password hash');
+        set('password_hash', input.passwordHash);
+        break;
+      case 'record_activity':
+        set(effect.via === 'checkin' ? 'last_checkin_at = now()' : 'last_signin_at = now()');
+        break;
+      case 'clear_reset_data': {
+        // Always: the person (name, email), their password and PIN, soft phones and app sessions.
+        for (const column of ['first_name', 'last_name', 'display_name', 'email', 'password_hash', 'pin_hash']) set(`${column} = null`);
+        set(`emails = '[]'`);
+        revokeKinds.add('device').add('other');
+        deleteDeviceKinds.add('soft_phone');
+        for (const kind of effect.plan.clearUserDataKinds) deleteDataKinds.add(kind);
+        if (effect.plan.restoreDefaultAnsweringRule) restoreDefaultRule = true;
+        if (effect.plan.unassignPhoneNumber) unassignNumber = true;
+        if (effect.plan.removeDeviceLines) deleteAllDevices = true;
+        break;
+      }
+      case 'assign_person':
+        set('first_name', effect.firstName);
+        set('last_name', effect.lastName);
+        set('display_name', `${effect.firstName} ${effect.lastName}`);
+        set('email', effect.email);
+        set('emails = ?::jsonb', JSON.stringify(effect.email ? [{ value: effect.email, type: 'work', primary: true }] : []));
+        break;
+      case 'purge_personal_data':
+        break; // its own statements, after this one (see purgePersonalData)
+      case 'send_welcome_email':
+      case 'send_recovery_email':
+        mail.push(effect.type === 'send_welcome_email' ? 'welcome' : 'recovery');
+        break;
+    }
+  }
+
+  // Only a changed row gets a new version; an unchanged one is still "touched" so the count
+  // below proves the row was there and locked.
+  const sets = [...assignments.values()].map((a) => a.sql);
+  const setParams = [...assignments.values()].flatMap((a) => a.values);
+  const touched = sets.length > 0;
+  const ctes: string[] = [];
+  const params: unknown[] = [];
+  const cte = (name: string, body: string, values: unknown[] = []) => {
+    ctes.push(`${name} as (${body})`);
+    params.push(...values);
+  };
+  cte(
+    'u',
+    touched
+      ? `update users set ${sets.join(', ')}, version = version + 1, updated_at = now() where id = ? and version = ? returning id`
+      : `select id from users where id = ? and version = ?`,
+    [...setParams, userId, row.version],
   );
-  await sql(`update api_tokens set revoked_at = now() where user_id = ? and revoked_at is null`, [userId]);
-  await sql(`delete from devices where user_id = ? and kind = 'soft_phone'`, [userId]);
-  if (plan.clearUserDataKinds.length) {
-    await sql(`delete from user_data where user_id = ? and kind = any(?::text[])`, [userId, pgArray(plan.clearUserDataKinds)]);
+  if (revokeKinds.size === 2) cte('tok', `update api_tokens set revoked_at = now() where user_id = ? and revoked_at is null returning 1`, [userId]);
+  else if (revokeKinds.size === 1) {
+    const op = revokeKinds.has('device') ? '=' : '<>';
+    cte('tok', `update api_tokens set revoked_at = now() where user_id = ? and kind ${op} 'device' and revoked_at is null returning 1`, [userId]);
   }
-  if (plan.restoreDefaultAnsweringRule) {
-    await sql(
-      `insert into user_data (id, tenant_id, user_id, kind, payload) values (gen_random_uuid(), ?, ?, 'answering_rule', ?::jsonb)`,
-      [tenantId, userId, JSON.stringify(DEFAULT_ANSWERING_RULE)],
+  if (expireLinks) {
+    cte('lnk', `update password_links set expires_at = now() where user_id = ? and used_at is null and expires_at > now() returning 1`, [userId]);
+  }
+  if (deleteAllDevices) cte('dev', `delete from devices where user_id = ? returning 1`, [userId]);
+  else if (deleteDeviceKinds.size) {
+    cte('dev', `delete from devices where user_id = ? and kind = any(?::text[]) returning 1`, [userId, pgArray([...deleteDeviceKinds])]);
+  }
+  if (clearHistory && !deleteAllDevices) {
+    cte('hist', `update devices set clear_history = true where user_id = ? and removed_at is null and kind <> all(?::text[]) returning 1`, [
+      userId,
+      pgArray([...deleteDeviceKinds]),
+    ]);
+  }
+  if (deleteDataKinds.size) {
+    cte('dat', `delete from user_data where user_id = ? and kind = any(?::text[]) returning 1`, [userId, pgArray([...deleteDataKinds])]);
+  }
+  if (restoreDefaultRule) {
+    // Same snapshot as the delete above, so the delete never sees (and removes) this new row.
+    cte('rule', `insert into user_data (id, tenant_id, user_id, kind, payload) values (gen_random_uuid(), ?, ?, 'answering_rule', ?::jsonb) returning 1`, [
+      tenantId,
+      userId,
+      JSON.stringify(DEFAULT_ANSWERING_RULE),
+    ]);
+  }
+  if (unassignNumber) {
+    cte('num', `update phone_numbers set state = 'available', user_id = null, assigned_at = null where user_id = ? returning 1`, [userId]);
+  }
+  mail.forEach((purpose, i) => {
+    cte(
+      `mail${i}`,
+      `insert into tasks (id, tenant_id, user_id, type, payload, actor, run_at) values (gen_random_uuid(), ?, ?, 'welcome_email', ?::jsonb, ?, now()) returning 1`,
+      [tenantId, userId, JSON.stringify({ purpose } satisfies TaskPayloads['welcome_email']), input.actor],
     );
-  }
-  if (plan.unassignPhoneNumber) {
-    await sql(`update phone_numbers set state = 'available', user_id = null, assigned_at = null where user_id = ?`, [userId]);
-  }
-  if (plan.removeDeviceLines) {
-    await sql(`delete from devices where user_id = ?`, [userId]);
-  }
+  });
+  cte(
+    'aud',
+    `insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) select ?, now(), ?, ?, ?, ?, ?::jsonb from u returning 1`,
+    [tenantId, input.actor, audit.action, userId, input.taskId ?? null, JSON.stringify(audit.details)],
+  );
+  return { sql: `with ${ctes.join(',\n')} select (select count(*) from u)::int as user_rows`, params };
 }
 
 /** GDPR erasure: the tombstone keeps id, tenant and status; everything personal goes. */

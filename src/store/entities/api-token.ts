@@ -47,5 +47,9 @@ export const ApiTokenSchema = new EntitySchema<ApiToken>({
     revokedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     expiresAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
   },
-  indexes: [{ name: 'api_tokens_tenant_kind_idx', properties: ['tenantId', 'kind'] }],
+  indexes: [
+    { name: 'api_tokens_tenant_kind_idx', properties: ['tenantId', 'kind'] },
+    // Every revocation (deprovision, reset, ban) finds a user's tokens by user.
+    { name: 'api_tokens_user_idx', properties: ['userId'] },
+  ],
 });

@@ -39,7 +39,7 @@ export function guard<A extends unknown[], R>(fn: (...args: A) => Promise<R>, co
     try {
       return await fn(...args);
     } catch (error) {
-      if (!(error instanceof SCIMMY.Types.SCIMError)) contextOf(...args).failure ??= error;
+      if (!(error instanceof SCIMMY.Types.Error)) contextOf(...args).failure ??= error;
       throw error;
     }
   };

@@ -33,7 +33,7 @@ export function scimError(status: number, scimType: string | undefined, detail: 
 }
 
 export function toScimFailure(error: unknown): ScimFailure {
-  if (error instanceof SCIMMY.Types.SCIMError) {
+  if (error instanceof SCIMMY.Types.Error) {
     const status = Number(error.status) || 500;
     return { status, ...(error.scimType ? { scimType: String(error.scimType) } : {}), detail: error.message, internal: status >= 500 };
   }

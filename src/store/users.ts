@@ -144,13 +144,23 @@ export async function updateUserDetails(
   return { before: Object.fromEntries(keys.map((k) => [k, current[k]])), status: current.status };
 }
 
-/** Sets a new password hash without a status change (an operator issuing credentials to an active user). */
-export async function updateUserPasswordHash(em: EntityManager, tenantId: string, id: string, passwordHash: string): Promise<void> {
-  await sqlIn(em)(`update users set password_hash = ?, version = version + 1, updated_at = now() where id = ? and tenant_id = ?`, [
-    passwordHash,
-    id,
-    tenantId,
-  ]);
+/**
+ * Sets a new password hash without a status change (an operator issuing credentials to an active
+ * user), only while the user is in one of `statuses`. False when the status moved meanwhile.
+ */
+export async function updateUserPasswordHash(
+  em: EntityManager,
+  tenantId: string,
+  id: string,
+  passwordHash: string,
+  statuses: readonly UserStatus[],
+): Promise<boolean> {
+  const rows = await sqlIn(em)<{ id: string }>(
+    `update users set password_hash = ?, version = version + 1, updated_at = now()
+      where id = ? and tenant_id = ? and status = any(?::text[]) returning id`,
+    [passwordHash, id, tenantId, `{${statuses.join(',')}}`],
+  );
+  return rows.length === 1;
 }
 
 export interface SignInCandidate {

@@ -3,7 +3,12 @@ import type { ApiContext } from '../context.ts';
 import { authenticateOperator, bearerAuthenticator } from './auth.ts';
 import { createAdminRegistry, openApiRoute } from './openapi.ts';
 import { createRouteDefiner } from './route.ts';
+import { auditRoutes } from './audit.ts';
+import { dataRoutes } from './data.ts';
 import { operationRoutes } from './operations.ts';
+import { settingsRoutes } from './settings.ts';
+import { tokenRoutes } from './tokens.ts';
+import { credentialRoutes } from './users.credentials.ts';
 import { taskRoutes } from './tasks.ts';
 import { userRoutes } from './users.ts';
 
@@ -21,7 +26,12 @@ export function createAdminRouter(context: ApiContext): Router {
   router.use(express.json({ limit: '1mb' }));
   const define = createRouteDefiner(router, registry);
   userRoutes(define, { orm });
+  credentialRoutes(define, { orm });
+  dataRoutes(define, { orm });
   operationRoutes(define, { orm });
   taskRoutes(define, { orm, queues: context.queues });
+  settingsRoutes(define, { orm });
+  tokenRoutes(define, { orm });
+  auditRoutes(define, { orm });
   return router;
 }

@@ -23,9 +23,27 @@ export type IdpRequest =
 
 export async function applyIdpRequest(ctx: ScimContext, userId: string, request: IdpRequest): Promise<void> {
   const policy = await policyOf(ctx);
-  // Policy decides inside the one transition: onScimDeactivate (disable | ban | deprovision) and
-  // onScimDelete (delete | deprovision | permanent_delete). Their effects are all database work
-  // (status, revocations, device flags, purge), so they apply inline, in this transaction.
+  if (request.type === 'delete' && policy.onScimDelete === 'permanent_delete') {
+    await queuePurge(ctx, userId);
+  } else {
+    await applyInline(ctx, userId, request);
+  }
+  // What the IdP asked for, whatever the policy made of it (a rejected held deprovision, a ban).
+  const idpActive = request.type === 'reactivate' || (request.type === 'revive' && request.active);
+  await sqlIn(ctx.em)(
+    `update users set idp_active = ?, idp_deleted_at = ${request.type === 'delete' ? 'now()' : 'null'} where id = ?`,
+    [idpActive, userId],
+  );
+}
+
+/**
+ * Policy decides inside the one transition: onScimDeactivate (disable | ban | deprovision) and
+ * onScimDelete (delete | deprovision). Their effects are database work (status, revocations,
+ * device flags), applied in this transaction: a leaver is cut off when the IdP's request returns,
+ * even if the queue is down.
+ */
+async function applyInline(ctx: ScimContext, userId: string, request: IdpRequest): Promise<void> {
+  const policy = await policyOf(ctx);
   const event =
     request.type === 'deactivate'
       ? { type: 'scim_deactivate' as const }
@@ -44,12 +62,28 @@ export async function applyIdpRequest(ctx: ScimContext, userId: string, request:
   });
   // IdP events never refuse an existing user; only a missing or purged one is refused.
   if (!applied.ok) throw scimError(404, undefined, `User ${userId} not found`);
-  // What the IdP asked for, whatever the policy made of it (a rejected held deprovision, a ban).
-  const idpActive = request.type === 'reactivate' || (request.type === 'revive' && request.active);
-  await sqlIn(ctx.em)(
-    `update users set idp_active = ?, idp_deleted_at = ${request.type === 'delete' ? 'now()' : 'null'} where id = ?`,
-    [idpActive, userId],
+}
+
+/**
+ * onScimDelete `permanent_delete`: the erasure is irreversible, so it runs as a `purge` task (the
+ * existing processor, retried and visible to operators; the guard's `held` state applies to it).
+ * The user is 404 to the IdP at once (idp_deleted_at); the task row and the audit entry commit
+ * with the request.
+ */
+async function queuePurge(ctx: ScimContext, userId: string): Promise<void> {
+  const sql = sqlIn(ctx.em);
+  const [task] = await sql<{ id: string }>(
+    `insert into tasks (id, tenant_id, user_id, type, payload, actor, dedupe_key, run_at)
+     values (gen_random_uuid(), ?, ?, 'purge', '{}', ?, ?, now()) on conflict do nothing returning id`,
+    [ctx.tenantId, userId, ctx.actor, `purge:${userId}`],
   );
+  await sql(`insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) values (?, now(), ?, 'user.scim_delete', ?, ?, ?::jsonb)`, [
+    ctx.tenantId,
+    ctx.actor,
+    userId,
+    task?.id ?? null,
+    JSON.stringify({ policy: 'permanent_delete', queued: 'purge' }),
+  ]);
 }
 
 /**

@@ -46,7 +46,8 @@ interface UserRow {
   organization: string | null;
   division: string | null;
   manager_id: string | null;
-  termination_date: Date | null;
+  /** timestamptz columns come back from raw SQL as text or Date depending on the driver's parsers. */
+  termination_date: Date | string | null;
   scim_extra: Record<string, unknown>;
   version: number;
   created_at: Date;
@@ -93,7 +94,7 @@ function toScimUser(row: UserRow, groups: Array<{ value: string; display: string
     ...(row.phone_numbers?.length ? { phoneNumbers: row.phone_numbers } : {}),
     ...(groups.length ? { groups: groups.map((g) => ({ ...g, type: 'direct' })) } : {}),
     ...(Object.keys(enterprise).length ? { [ENTERPRISE_USER]: enterprise } : {}),
-    [TURNOVER_USER]: compact({ extension: row.extension, role: row.role, terminationDate: row.termination_date?.toISOString(), status: row.status }),
+    [TURNOVER_USER]: compact({ extension: row.extension, role: row.role, terminationDate: isoDate(row.termination_date), status: row.status }),
     meta: { resourceType: 'User', created: row.created_at, lastModified: row.updated_at, version: `W/"${row.version}"` },
   };
 }
@@ -244,10 +245,15 @@ const UPDATABLE: Array<{ column: string; field: keyof UserWrite['fields']; group
   { column: 'termination_date', field: 'terminationDate', group: 'turnover' },
 ];
 
+function isoDate(value: Date | string | null | undefined): string | undefined {
+  return value === null || value === undefined ? undefined : new Date(value).toISOString();
+}
+
 /** JSON with sorted keys: jsonb does not keep the key order a client sent. */
-function comparable(v: unknown): string {
+function comparable(v: unknown, column?: string): string {
+  if (column === 'termination_date') return JSON.stringify(isoDate(v as Date | string | null) ?? null);
   if (v instanceof Date) return JSON.stringify(v.toISOString());
-  if (Array.isArray(v)) return `[${v.map(comparable).join(',')}]`;
+  if (Array.isArray(v)) return `[${v.map((e) => comparable(e)).join(',')}]`;
   if (v && typeof v === 'object') {
     return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${comparable((v as Record<string, unknown>)[k])}`).join(',')}}`;
   }
@@ -264,7 +270,7 @@ async function replaceUser(ctx: ScimContext, row: UserRow, write: UserWrite, rep
   const changes = UPDATABLE.filter(({ column, field, group }) => {
     if (group === 'enterprise' && !write.hasEnterprise && !replaceExtensions) return false;
     if (group === 'turnover' && !write.hasTurnover && !replaceExtensions) return false;
-    return comparable((row as unknown as Record<string, unknown>)[column]) !== comparable(write.fields[field]);
+    return comparable((row as unknown as Record<string, unknown>)[column], column) !== comparable(write.fields[field], column);
   });
   if (changes.length) {
     await checkManager(ctx, changes.some((c) => c.field === 'managerId') ? write.fields.managerId : null, row.id);

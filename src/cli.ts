@@ -7,7 +7,11 @@ import { DEFAULT_TENANT_NAME, TOKEN_KINDS, type TokenKind } from './store/entiti
 import { provideDatabase } from './store/database.ts';
 import { migrate, openOrm, type Orm } from './store/orm.ts';
 import { ensureTenant, findTenantByName } from './store/tenants.ts';
+import { issuePasswordLink } from './store/password-links.ts';
+import { sqlIn } from './store/sql.ts';
 import { insertApiToken, revokeApiTokens } from './store/tokens.ts';
+import { createUserWithLifecycle } from './store/user-lifecycle.ts';
+import type { EntityManager } from './store/orm.ts';
 
 /**
  * `turnover <command>`. Long-running commands log JSON to stdout; one-shot commands print their
@@ -53,13 +57,19 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
       withStore(env, async (orm) => {
         if (options.kind === 'admin' && !options.role) throw new UsageError('--role is required with --kind admin');
         if (options.kind !== 'admin' && options.role) throw new UsageError('--role applies to admin tokens only');
-        if (options.kind === 'device') throw new UsageError('device tokens are issued by POST /client/login, bound to a device');
+        if (options.kind === 'device' && !options.userName) throw new UsageError('--user-name is required with --kind device');
+        if (options.kind !== 'device' && options.userName) throw new UsageError('--user-name applies to device tokens only');
         const em = orm.em.fork();
         const tenant = await ensureTenant(em, options.tenant);
+        // A device token belongs to a device: the CLI registers one for the user (a provisioning
+        // script, a desk phone set up by hand); apps get theirs from POST /client/login.
+        const device = options.userName ? await registerCliDevice(em, tenant.id, options.userName, options.label) : null;
         const { token: plain, record } = insertApiToken(em, {
           tenantId: tenant.id,
           kind: options.kind,
           role: options.role ?? null,
+          userId: device?.userId ?? null,
+          deviceId: device?.id ?? null,
           label: options.label ?? null,
           expiresAt: options.expiresInDays ? new Date(Date.now() + options.expiresInDays * 86_400_000) : null,
           actor: 'cli',
@@ -85,7 +95,71 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
         console.log(`revoked ${revoked.map((t) => `${t.id} (${t.prefix}…)`).join(', ')}`);
       }),
     );
+  program
+    .command('operator')
+    .description('console operators')
+    .command('create')
+    .description('create an operator (a user who may sign in to the console); prints a one-time set-password link, alone on the last line')
+    .requiredOption('--user-name <name>', 'the name the operator signs in with')
+    .requiredOption('--email <email>', "the operator's email address")
+    .addOption(new Option('--role <role>', 'admin | office_manager').choices(OPERATOR_ROLES).makeOptionMandatory())
+    .option('--first-name <name>', 'first name')
+    .option('--last-name <name>', 'last name')
+    .option('--tenant <name>', 'tenant name (created if missing)', DEFAULT_TENANT_NAME)
+    .action((options: { userName: string; email: string; role: OperatorRole; firstName?: string; lastName?: string; tenant: string }) =>
+      withStore(env, async (orm, _applied, config) => {
+        const userName = options.userName.trim();
+        const email = options.email.trim();
+        if (!userName) throw new UsageError('--user-name must not be empty');
+        if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--email must be an email address');
+        const url = await orm.em.fork().transactional(async (em) => {
+          const tenant = await ensureTenant(em, options.tenant);
+          const created = await createUserWithLifecycle(em, {
+            tenantId: tenant.id,
+            source: 'admin',
+            actor: 'cli',
+            // The link is printed here, not mailed: the first operator may have no mail set up yet.
+            sendWelcome: false,
+            fields: {
+              userName,
+              email,
+              emails: [{ value: email, type: 'work', primary: true }],
+              role: options.role,
+              firstName: options.firstName ?? null,
+              lastName: options.lastName ?? null,
+            },
+          }).catch((error: unknown) => {
+            if ((error as { code?: string }).code === '23505') throw new UsageError(`a user named ${userName} already exists in tenant ${tenant.name}`);
+            throw error;
+          });
+          if (!created.ok) throw new UsageError(created.refusal.message);
+          const link = await issuePasswordLink(em, { tenantId: tenant.id, userId: created.userId, purpose: 'welcome', publicUrl: config.publicUrl });
+          console.error(
+            `created ${options.role} ${userName} (${created.userId}) in tenant ${tenant.name}; set the password within ${link.validHours} hours at:`,
+          );
+          return link.url;
+        });
+        console.log(url);
+      }),
+    );
   return program;
+}
+
+/** The CLI's own device for a user (one per user, reused), so a device token has a device. */
+async function registerCliDevice(em: EntityManager, tenantId: string, userName: string, label?: string): Promise<{ id: string; userId: string }> {
+  const [user] = await sqlIn(em)<{ id: string }>(`select id from users where tenant_id = ? and lower(user_name) = lower(?) and status <> 'purged'`, [
+    tenantId,
+    userName,
+  ]);
+  if (!user) throw new UsageError(`no user named ${userName}`);
+  const [device] = await sqlIn(em)<{ id: string }>(
+    `insert into devices (id, tenant_id, user_id, kind, client_id, name, pending_items, clear_history, created_at)
+     values (gen_random_uuid(), ?, ?, 'desktop_app', 'cli', ?, 0, false, now())
+     on conflict (user_id, client_id) do update set name = coalesce(excluded.name, devices.name), removed_at = null
+     returning id`,
+    [tenantId, user.id, label ?? 'registered with turnover token create'],
+  );
+  return { id: device!.id, userId: user.id };
 }
 
 export class UsageError extends Error {
@@ -99,7 +173,7 @@ function positiveInt(value: string): number {
 }
 
 /** One-shot commands: open the store (embedded if need be), migrate, run, close. Logs go to stderr. */
-async function withStore(env: NodeJS.ProcessEnv, action: (orm: Orm, applied: string[]) => Promise<void>): Promise<void> {
+async function withStore(env: NodeJS.ProcessEnv, action: (orm: Orm, applied: string[], config: Config) => Promise<void>): Promise<void> {
   const config = loadConfig(env);
   // stdout carries the command's result only.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, {}, 2);
@@ -107,7 +181,7 @@ async function withStore(env: NodeJS.ProcessEnv, action: (orm: Orm, applied: str
   const orm = await openOrm({ databaseUrl: database.url, logger, poolMax: 2 });
   try {
     const applied = await migrate(orm, database.url);
-    await action(orm, applied);
+    await action(orm, applied, config);
   } finally {
     await orm.close(true);
     await database.stop();

@@ -76,3 +76,64 @@ describe('turnover token', () => {
     expect(result.stderr.trim()).toMatch(/^turnover: invalid DATABASE_URL: must be a URL starting with postgres:\/\/ or postgresql:\/\/ \(got "mysql:\/\/nope"\)$/);
   });
 });
+
+describe('turnover token create --kind device', () => {
+  it("binds the token to a device of the named user (registered once, reused) and refuses without --user-name", async () => {
+    const env = { DATABASE_URL: databaseUrl };
+    const refused = await runCli(['token', 'create', '--kind', 'device'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--user-name is required');
+    const operator = await runCli(['operator', 'create', '--user-name', 'desk.phone.owner', '--email', 'owner@example.org', '--role', 'office_manager'], env);
+    expect(operator.code).toBe(0);
+    const first = await runCli(['token', 'create', '--kind', 'device', '--user-name', 'DESK.PHONE.OWNER'], env);
+    const second = await runCli(['token', 'create', '--kind', 'device', '--user-name', 'desk.phone.owner'], env);
+    expect([first.code, second.code]).toEqual([0, 0]);
+    expect(first.lastLine).toMatch(/^tov_device_[A-Za-z0-9_-]{43}$/);
+    const rows = await query<{ token_hash: string; user_name: string; device_id: string; client_id: string }>(
+      `select t.token_hash, u.user_name, t.device_id, d.client_id from api_tokens t join users u on u.id = t.user_id join devices d on d.id = t.device_id
+        where t.kind = 'device' order by t.created_at`,
+    );
+    expect(rows.map((r) => r.token_hash)).toEqual([hashToken(first.lastLine), hashToken(second.lastLine)]);
+    expect(new Set(rows.map((r) => r.device_id)).size).toBe(1);
+    expect(rows[0]).toMatchObject({ user_name: 'desk.phone.owner', client_id: 'cli' });
+    const unknown = await runCli(['token', 'create', '--kind', 'device', '--user-name', 'nobody'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no user named nobody');
+  });
+});
+
+describe('turnover operator create', () => {
+  it('creates an operator awaiting a password, prints a one-time set-password link alone on the last line, and stores only its hash', async () => {
+    const result = await runCli(
+      ['operator', 'create', '--user-name', 'ada', '--email', 'ada@example.org', '--role', 'admin', '--tenant', 'ops'],
+      { DATABASE_URL: databaseUrl, PUBLIC_URL: 'https://turnover.example.org' },
+    );
+    expect(result.code).toBe(0);
+    const url = new URL(result.lastLine);
+    expect(`${url.origin}${url.pathname}`).toBe('https://turnover.example.org/set-password');
+    const token = url.searchParams.get('token')!;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const [user] = await query<{ id: string; status: string; role: string; email: string; password_hash: string | null; tenant: string }>(
+      `select u.id, u.status, u.role, u.email, u.password_hash, t.name as tenant from users u join tenants t on t.id = u.tenant_id where u.user_name = 'ada'`,
+    );
+    expect(user).toMatchObject({ status: 'password_required', role: 'admin', email: 'ada@example.org', password_hash: null, tenant: 'ops' });
+    const links = await query<{ token_hash: string; purpose: string; hours: number }>(
+      `select token_hash, purpose, round(extract(epoch from expires_at - created_at) / 3600)::int as hours from password_links where user_id = $1`,
+      [user!.id],
+    );
+    expect(links).toEqual([{ token_hash: hashToken(token), purpose: 'welcome', hours: 168 }]);
+    // No welcome email is queued: the link was handed over on the command line.
+    expect(await query(`select 1 from tasks where user_id = $1 and type = 'welcome_email'`, [user!.id])).toEqual([]);
+    const audit = await query<{ action: string; actor: string }>(`select action, actor from audit_entries where user_id = $1`, [user!.id]);
+    expect(audit).toContainEqual({ action: 'user.create', actor: 'cli' });
+    expect(JSON.stringify(await query('select * from password_links')) + JSON.stringify(await query('select * from audit_entries'))).not.toContain(token);
+
+    const again = await runCli(['operator', 'create', '--user-name', 'ADA', '--email', 'ada2@example.org', '--role', 'admin', '--tenant', 'ops'], {
+      DATABASE_URL: databaseUrl,
+    });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already exists');
+    const badRole = await runCli(['operator', 'create', '--user-name', 'bob', '--email', 'bob@example.org', '--role', 'basic_user'], { DATABASE_URL: databaseUrl });
+    expect(badRole.code).toBe(2);
+  });
+});

@@ -3,6 +3,7 @@ import { Migration20261125180819 } from './Migration20261125180819.ts';
 import { Migration20261125182000_tasks_notify } from './Migration20261125182000_tasks_notify.ts';
 import { Migration20261125183000_device_clear_history } from './Migration20261125183000_device_clear_history.ts';
 import { Migration20261126090000_users_idp_deleted_at } from './Migration20261126090000_users_idp_deleted_at.ts';
+import { Migration20261127235117_api_tokens_user_idx } from './Migration20261127235117_api_tokens_user_idx.ts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same under any
@@ -14,4 +15,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261125182000_tasks_notify', class: Migration20261125182000_tasks_notify },
   { name: 'Migration20261125183000_device_clear_history', class: Migration20261125183000_device_clear_history },
   { name: 'Migration20261126090000_users_idp_deleted_at', class: Migration20261126090000_users_idp_deleted_at },
+  { name: 'Migration20261127235117_api_tokens_user_idx', class: Migration20261127235117_api_tokens_user_idx },
 ];

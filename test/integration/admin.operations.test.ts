@@ -50,6 +50,18 @@ describe.each(queueBackendsUnderTest())('admin operations on $name', ({ name, re
     }
   }
 
+  it('serves the queue dashboard with every turnover queue to admins only', async () => {
+    const adminApi = apiClient(t, await createAdminToken(t, 'admin'));
+    const page = await adminApi.get('/admin/queues');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    const queues = await adminApi.get('/admin/queues/api/queues');
+    expect(queues.status).toBe(200);
+    expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['lifecycle', 'mail']);
+    expect((await api.get('/admin/queues/api/queues')).status).toBe(403);
+    expect((await apiClient(t).get('/admin/queues')).status).toBe(401);
+  });
+
   const countData = async (userId: string) =>
     Object.fromEntries(
       (await t.sql<{ kind: string; n: string }>(`select kind, count(*) as n from user_data where user_id = ? group by kind`, [userId])).map((r) => [r.kind, Number(r.n)]),

@@ -168,6 +168,70 @@ describe('admin API: auth, users, tenant isolation', () => {
     });
   });
 
+  describe('CSV import', () => {
+    const csv = (body: string) => manager.call('POST', '/admin/users/import', body, { 'content-type': 'text/csv' });
+
+    it('creates the good rows, reports and skips the bad ones by line number, and writes nothing half', async () => {
+      await t.createUser({ userName: 'taken@example.org' });
+      const res = await csv(
+        [
+          'firstName,lastName,email,role,extension,department,sendWelcome',
+          'Shepherd,Book,book@example.org,basic_user,1007,,',
+          'River,Tam,not-an-email,call_center_agent,1004,,',
+          '"Simon, MD",Tam,simon@example.org,basic_user,1005,Medical,false',
+          'Jayne,Cobb,taken@example.org,office_manager,1003,,',
+          'Zoe,Washburne,zoe.w@example.org,captain,1006,,',
+          'Hoban,Washburne',
+          '',
+          'Inara,Serra,inara@example.org,call_center_supervisor,1000,,yes',
+        ].join('\n') + '\n',
+      );
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ created: 3, failed: 4, stopped: null });
+      expect(res.body.rows.map((r: { line: number; ok: boolean }) => [r.line, r.ok])).toEqual([
+        [2, true],
+        [3, false],
+        [4, true],
+        [5, false],
+        [6, false],
+        [7, false],
+        [9, true],
+      ]);
+      const byLine = Object.fromEntries(res.body.rows.map((r: { line: number }) => [r.line, r]));
+      expect(byLine[3].error).toMatchObject({ code: 'validation_failed', issues: [expect.objectContaining({ column: 'email' })] });
+      expect(byLine[5].error).toMatchObject({ code: 'already_exists' });
+      expect(byLine[6].error.issues[0].column).toBe('role');
+      expect(byLine[7].error.code).toBe('wrong_column_count');
+
+      const simon = await manager.get(`/admin/users/${byLine[4].userId}`);
+      expect(simon.body).toMatchObject({ firstName: 'Simon, MD', department: 'Medical', extension: '1005', status: 'password_required' });
+      // sendWelcome false: no welcome task; the others have one each. Bad rows left nothing behind.
+      const welcome = await t.sql<{ user_id: string }>(`select user_id from tasks where type = 'welcome_email' and user_id = any(?::uuid[])`, [
+        `{${[byLine[2].userId, byLine[4].userId, byLine[9].userId].join(',')}}`,
+      ]);
+      expect(welcome.map((w) => w.user_id).sort()).toEqual([byLine[2].userId, byLine[9].userId].sort());
+      expect(await t.sql(`select 1 from users where lower(email) in ('not-an-email', 'zoe.w@example.org')`)).toEqual([]);
+      const audit = await t.sql(`select details->>'via' as via, details->>'line' as line from audit_entries where user_id = ?`, [byLine[9].userId]);
+      expect(audit).toEqual([{ via: 'csv_import', line: '9' }]);
+    });
+
+    it('refuses an unknown or incomplete header (nothing created), a non-CSV body, and reports unreadable CSV', async () => {
+      const unknown = await csv('firstName,lastName,email,salary\nA,B,a@example.org,100\n');
+      expect(unknown.status).toBe(422);
+      expect(unknown.body).toMatchObject({ code: 'invalid_header', unknown: ['salary'] });
+      const missing = await csv('firstName,lastName\nA,B\n');
+      expect(missing.body).toMatchObject({ code: 'invalid_header', missing: ['email'] });
+      expect(await t.sql(`select 1 from users where email = 'a@example.org'`)).toEqual([]);
+      expect((await csv('')).status).toBe(422);
+      expect((await manager.post('/admin/users/import', { firstName: 'A' })).status).toBe(415);
+
+      const broken = await csv('firstName,lastName,email\nMal,Reynolds,mal.r@example.org\n"Unclosed,quote,x@example.org\n');
+      expect(broken.status).toBe(200);
+      expect(broken.body).toMatchObject({ created: 1, failed: 1 });
+      expect(broken.body.rows[1]).toMatchObject({ line: 3, ok: false, error: { code: 'unreadable_row' } });
+    });
+  });
+
   describe('tenant isolation', () => {
     it("never lets tenant B's token read or change tenant A's users", async () => {
       const user = await t.createUser({ firstName: 'Only', lastName: 'InA' });

@@ -6,9 +6,11 @@ import { createRouteDefiner } from './route.ts';
 import { auditRoutes } from './audit.ts';
 import { dataRoutes } from './data.ts';
 import { operationRoutes } from './operations.ts';
+import { queueDashboard } from './queues.ts';
 import { settingsRoutes } from './settings.ts';
 import { tokenRoutes } from './tokens.ts';
 import { credentialRoutes } from './users.credentials.ts';
+import { importRoutes } from './users.import.ts';
 import { taskRoutes } from './tasks.ts';
 import { userRoutes } from './users.ts';
 
@@ -26,6 +28,7 @@ export function createAdminRouter(context: ApiContext): Router {
   router.use(express.json({ limit: '1mb' }));
   const define = createRouteDefiner(router, registry);
   userRoutes(define, { orm });
+  importRoutes(define, { orm });
   credentialRoutes(define, { orm });
   dataRoutes(define, { orm });
   operationRoutes(define, { orm });
@@ -33,5 +36,6 @@ export function createAdminRouter(context: ApiContext): Router {
   settingsRoutes(define, { orm });
   tokenRoutes(define, { orm });
   auditRoutes(define, { orm });
+  queueDashboard(router, { queues: context.queues });
   return router;
 }

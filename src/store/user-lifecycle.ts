@@ -225,6 +225,10 @@ function writeStatement(
     const op = revokeKinds.has('device') ? '=' : '<>';
     cte('tok', `update api_tokens set revoked_at = now() where user_id = ? and kind ${op} 'device' and revoked_at is null returning 1`, [userId]);
   }
+  if (revokeKinds.has('other')) {
+    // Console sign-ins are sessions too: a banned or deprovisioned operator is signed out at once.
+    cte('ses', `update operator_sessions set revoked_at = now() where user_id = ? and revoked_at is null returning 1`, [userId]);
+  }
   if (expireLinks) {
     cte('lnk', `update password_links set expires_at = now() where user_id = ? and used_at is null and expires_at > now() returning 1`, [userId]);
   }
@@ -271,7 +275,7 @@ function writeStatement(
 async function purgePersonalData(em: EntityManager, userId: string): Promise<void> {
   const sql = sqlIn(em);
   await sql(`update phone_numbers set state = 'available', user_id = null, assigned_at = null where user_id = ?`, [userId]);
-  for (const table of ['devices', 'user_data', 'group_memberships', 'api_tokens', 'password_links']) {
+  for (const table of ['devices', 'user_data', 'group_memberships', 'api_tokens', 'password_links', 'operator_sessions']) {
     await sql(`delete from ${table} where user_id = ?`, [userId]);
   }
   await sql(

@@ -3,6 +3,7 @@ import { AuditEntrySchema } from './audit-entry.ts';
 import { DeviceSchema } from './device.ts';
 import { GroupMembershipSchema, GroupSchema } from './group.ts';
 import { OperationSchema } from './operation.ts';
+import { OperatorSessionSchema } from './operator-session.ts';
 import { PasswordLinkSchema } from './password-link.ts';
 import { PhoneNumberSchema } from './phone-number.ts';
 import { TaskSchema } from './task.ts';
@@ -15,6 +16,7 @@ export * from './audit-entry.ts';
 export * from './device.ts';
 export * from './group.ts';
 export * from './operation.ts';
+export * from './operator-session.ts';
 export * from './password-link.ts';
 export * from './phone-number.ts';
 export * from './task.ts';
@@ -35,4 +37,5 @@ export const ENTITIES = [
   TaskSchema,
   AuditEntrySchema,
   PasswordLinkSchema,
+  OperatorSessionSchema,
 ];

@@ -7,8 +7,10 @@ import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, TURNOVER_USER } from './schemas
  * over the columns of `users u` or `groups g`, so the database filters and pages, with its indexes
  * (`lower(user_name)`, `external_id`, ...), and no user is loaded to be filtered in memory.
  *
- * Every fragment is made never-NULL (coalesce), so `not` and `ne` are plain negations: a user
- * without a title matches `not (title eq "x")` and `title ne "x"`.
+ * A comparison on a missing value is NULL, which WHERE, `and` and `or` treat as false; `not` and
+ * `ne` negate with `is not true`, so a user without a title matches `not (title eq "x")` and
+ * `title ne "x"`. Leaves stay bare column comparisons (no coalesce around them) so PostgreSQL can
+ * use the indexes: `lower(user_name) = lower($1)` is Okta's lookup on (tenant_id, lower(user_name)).
  */
 export interface SqlFragment {
   sql: string;
@@ -119,7 +121,7 @@ function translate(node: FilterNode, columns: Record<string, Column>, alias: str
     }
     case 'not': {
       const inner = translate(node.node, columns, alias);
-      return { sql: `(not ${inner.sql})`, params: inner.params };
+      return { sql: `((${inner.sql}) is not true)`, params: inner.params };
     }
     case 'valuePath': {
       const column = lookup(columns, node.path);
@@ -168,7 +170,7 @@ function members(filter: FilterNode, alias: string): SqlFragment {
 }
 
 function present(column: Exclude<Column, { type: 'multi' | 'members' }>): SqlFragment {
-  if (column.type === 'string') return { sql: `coalesce(${column.sql} <> '', false)`, params: [] };
+  if (column.type === 'string') return { sql: `(${column.sql} <> '')`, params: [] };
   return { sql: `(${column.sql} is not null)`, params: [] };
 }
 
@@ -177,30 +179,30 @@ const SQL_OPS: Record<'eq' | 'gt' | 'ge' | 'lt' | 'le', string> = { eq: '=', gt:
 function compare(column: Exclude<Column, { type: 'multi' | 'members' }>, op: CompareOp, value: FilterValue, raw: string | undefined, path: string): SqlFragment {
   if (op === 'ne') {
     const eq = compare(column, 'eq', value, raw, path);
-    return { sql: `(not ${eq.sql})`, params: eq.params };
+    return { sql: `((${eq.sql}) is not true)`, params: eq.params };
   }
   if (value === null) {
     // `eq null` is RFC 7644's way of asking for an absent value.
     if (op !== 'eq') throw invalidFilter(`'${op} null' is not a comparison (on '${path}').`);
     const p = present(column);
-    return { sql: `(not ${p.sql})`, params: [] };
+    return { sql: `((${p.sql}) is not true)`, params: [] };
   }
   switch (column.type) {
     case 'boolean': {
       const bool = typeof value === 'boolean' ? value : typeof value === 'string' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : null;
       if (bool === null || op !== 'eq') throw invalidFilter(`'${path}' is a boolean: only 'eq true|false', 'ne' and 'pr' apply.`);
-      return { sql: `coalesce(${column.sql} = ?, false)`, params: [bool] };
+      return { sql: `(${column.sql} = ?)`, params: [bool] };
     }
     case 'date': {
       const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : null;
       if (!date || Number.isNaN(date.getTime())) throw invalidFilter(`'${path}' is a dateTime: compare it with an ISO 8601 date.`);
       if (op === 'co' || op === 'sw' || op === 'ew') throw invalidFilter(`'${op}' does not apply to the dateTime '${path}'.`);
-      return { sql: `coalesce(${column.sql} ${SQL_OPS[op]} ?::timestamptz, false)`, params: [date.toISOString()] };
+      return { sql: `(${column.sql} ${SQL_OPS[op]} ?::timestamptz)`, params: [date.toISOString()] };
     }
     case 'uuid': {
       const text = stringValue(value, raw, path);
       // Ids are UUIDs: an exact match uses the key's index; anything else cannot match.
-      if (op === 'eq') return UUID.test(text) ? { sql: `coalesce(${column.sql} = ?::uuid, false)`, params: [text.toLowerCase()] } : { sql: 'false', params: [] };
+      if (op === 'eq') return UUID.test(text) ? { sql: `(${column.sql} = ?::uuid)`, params: [text.toLowerCase()] } : { sql: 'false', params: [] };
       return textCompare(`${column.sql}::text`, false, op, text);
     }
     case 'string':
@@ -219,13 +221,13 @@ function textCompare(sql: string, caseExact: boolean, op: Exclude<CompareOp, 'ne
   const param = caseExact ? '?' : 'lower(?)';
   switch (op) {
     case 'co':
-      return { sql: `coalesce(${col} like ${like('%', '%')}, false)`, params: [escapeLike(value)] };
+      return { sql: `(${col} like ${like('%', '%')})`, params: [escapeLike(value)] };
     case 'sw':
-      return { sql: `coalesce(${col} like ${like('', '%')}, false)`, params: [escapeLike(value)] };
+      return { sql: `(${col} like ${like('', '%')})`, params: [escapeLike(value)] };
     case 'ew':
-      return { sql: `coalesce(${col} like ${like('%', '')}, false)`, params: [escapeLike(value)] };
+      return { sql: `(${col} like ${like('%', '')})`, params: [escapeLike(value)] };
     default:
-      return { sql: `coalesce(${col} ${SQL_OPS[op]} ${param}, false)`, params: [value] };
+      return { sql: `(${col} ${SQL_OPS[op]} ${param})`, params: [value] };
   }
 
   function like(before: string, after: string): string {

@@ -4,6 +4,7 @@ import { TASK_DEFINITIONS, type JobData } from '../../jobs/registry.ts';
 import type { TaskOutcome, TaskProcessor, TaskProcessors } from '../../jobs/types.ts';
 import type { TaskType } from '../lifecycle/tasks.ts';
 import type { Logger } from '../log.ts';
+import { taskDuration, tasksFinished } from '../metrics.ts';
 import type { Mailer } from '../mail/transport.ts';
 import { TaskSchema, type Task } from '../store/entities/index.ts';
 import { isPermanentDatabaseError } from '../store/errors.ts';
@@ -34,6 +35,8 @@ export async function runTask(job: Job<JobData>, token: string | undefined, deps
   // The registry pairs each type with its own processor; here the pairing is erased to run it.
   const processor = deps.processors[claimed.type] as TaskProcessor<TaskType> | undefined;
 
+  // Per attempt: its duration, and the state it ended in (`retry` when it will run again).
+  const endTimer = taskDuration.startTimer({ type: claimed.type });
   let outcome: TaskOutcome;
   try {
     if (!processor) throw new UnrecoverableError(`no processor for task type ${claimed.type}`);
@@ -63,11 +66,15 @@ export async function runTask(job: Job<JobData>, token: string | undefined, deps
           where id = ? and state = 'running'`,
         [permanent ? 'failed' : 'enqueued', message.slice(0, 4000), permanent, claimed.id],
       );
+    endTimer();
+    tasksFinished.inc({ type: claimed.type, state: permanent ? 'failed' : 'retry' });
     log.warn({ err: error, permanent }, permanent ? 'task failed' : 'task attempt failed; will retry');
     // Bad data does not get better with retries: tell BullMQ to stop.
     throw permanent && !(error instanceof UnrecoverableError) ? new UnrecoverableError(message) : error;
   }
 
+  endTimer();
+  tasksFinished.inc({ type: claimed.type, state: outcome.state });
   if (outcome.state === 'waiting_for_device') {
     // Park the job in BullMQ's delayed set; it comes back on its own after the backoff.
     await job.moveToDelayed(Date.now() + outcome.retryInMs, token);

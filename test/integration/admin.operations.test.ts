@@ -4,6 +4,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROCESSORS } from '../../jobs/index.ts';
+import { registry } from '../../src/metrics.ts';
+import { createQueueMetricsCollector } from '../../src/queue/metrics.ts';
 import { apiClient, createAdminToken } from '../support/api-client.ts';
 import { queueBackendsUnderTest } from '../support/database.ts';
 import { useTestRuntime } from '../support/runtime.ts';
@@ -60,6 +62,27 @@ describe.each(queueBackendsUnderTest())('admin operations on $name', ({ name, re
     expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['lifecycle', 'mail']);
     expect((await api.get('/admin/queues/api/queues')).status).toBe(403);
     expect((await apiClient(t).get('/admin/queues')).status).toBe(401);
+  });
+
+  it('exports queue depth, oldest waiting age, tasks by type and final state, and task durations', async () => {
+    const user = await t.createUser();
+    const run = await api.post('/admin/operations', { action: 'disable', userIds: [user.id] });
+    await waitForOperation(run.body.operationId, (b) => b.state === 'completed');
+    // A task that is due but never relayed (its run-at is in the past, the relay has not seen it).
+    await t.sql(`insert into tasks (id, tenant_id, type, user_id, state, actor, run_at) values (gen_random_uuid(), ?, 'ban', ?, 'enqueued', 'test', now() - interval '90 seconds')`, [t.tenantId, user.id]);
+    await createQueueMetricsCollector({ orm: t.runtime.orm, queues: t.runtime.queues })();
+    const text = await registry.metrics();
+    expect(text).toMatch(/turnover_queue_depth\{queue="lifecycle",state="completed"\} [1-9]/);
+    expect(text).toMatch(/turnover_queue_depth\{queue="mail",state="waiting"\} \d+/);
+    const age = Number(/turnover_queue_oldest_waiting_seconds\{queue="lifecycle"\} ([0-9.]+)/.exec(text)?.[1]);
+    expect(age).toBeGreaterThanOrEqual(89);
+    expect(text).toMatch(/turnover_tasks_finished_total\{type="disable",state="succeeded"\} [1-9]/);
+    expect(text).toMatch(/turnover_task_duration_seconds_count\{type="disable"\} [1-9]/);
+    await t.sql(`update tasks set state = 'cancelled' where type = 'ban' and user_id = ?`, [user.id]);
+
+    const scrape = await apiClient(t).get('/metrics');
+    expect(scrape.status).toBe(200);
+    expect(scrape.text).toMatch(/turnover_http_requests_total\{route="\/admin\/operations",method="POST",status="202"\} [1-9]/);
   });
 
   const countData = async (userId: string) =>

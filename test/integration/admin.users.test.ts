@@ -232,6 +232,45 @@ describe('admin API: auth, users, tenant isolation', () => {
     });
   });
 
+  describe('OpenAPI', () => {
+    it('serves an OpenAPI 3 document generated from the schemas that validate the requests', async () => {
+      const res = await apiClient(t).get('/admin/openapi.json');
+      expect(res.status).toBe(200);
+      const doc = res.body;
+      expect(doc.openapi).toMatch(/^3\./);
+      for (const [p, method] of [
+        ['/users', 'get'],
+        ['/users', 'post'],
+        ['/users/{id}', 'patch'],
+        ['/users/import', 'post'],
+        ['/users/{id}/credentials', 'post'],
+        ['/users/{id}/data', 'post'],
+        ['/users/{id}/number', 'put'],
+        ['/users/{id}/devices', 'get'],
+        ['/operations', 'post'],
+        ['/operations/{id}', 'get'],
+        ['/tasks/{id}', 'get'],
+        ['/tasks/{id}/retry', 'post'],
+        ['/tasks/{id}/skip-pending-data', 'post'],
+        ['/contacts', 'post'],
+        ['/numbers', 'post'],
+        ['/audit', 'get'],
+        ['/settings', 'put'],
+        ['/tokens', 'post'],
+      ]) {
+        expect(doc.paths[p!]?.[method!], `${method} ${p}`).toBeDefined();
+      }
+      // The same zod schema: its required fields and enums are the ones the server enforces.
+      expect(doc.components.schemas.NewUser.required).toEqual(expect.arrayContaining(['firstName', 'lastName', 'email']));
+      expect(doc.components.schemas.User.properties.status.enum).toEqual([
+        'password_required', 'active', 'inactive', 'disabled', 'banned', 'denied', 'setup_required', 'deleted',
+      ]);
+      expect(JSON.stringify(doc.components.schemas.OperationRequest)).toContain('permanent_delete');
+      expect(doc.paths['/operations'].post.responses['409']).toBeDefined();
+      expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    });
+  });
+
   describe('tenant isolation', () => {
     it("never lets tenant B's token read or change tenant A's users", async () => {
       const user = await t.createUser({ firstName: 'Only', lastName: 'InA' });

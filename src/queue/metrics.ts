@@ -1,0 +1,38 @@
+import { QUEUE_NAMES, TASK_DEFINITIONS, type QueueName } from '../../jobs/registry.ts';
+import type { TaskType } from '../lifecycle/tasks.ts';
+import { oldestWaitingSeconds, queueDepth } from '../metrics.ts';
+import type { Orm } from '../store/orm.ts';
+import type { TaskQueues } from './task-queues.ts';
+
+/** BullMQ job states reported as turnover_queue_depth{queue, state}. */
+const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'waiting-children'] as const;
+
+/**
+ * The scrape-time collector for /metrics (createApp's `beforeScrape`): queue depth per queue and
+ * BullMQ state, read from the backend, and the age of the oldest task waiting to run per queue,
+ * read from the task rows (pending or enqueued and due), so a stuck relay shows as well as a
+ * slow worker. Two small queries per scrape; a failing backend makes the scrape fail loudly.
+ */
+export function createQueueMetricsCollector({ orm, queues }: { orm: Orm; queues: TaskQueues }): () => Promise<void> {
+  return async () => {
+    await Promise.all(
+      QUEUE_NAMES.map(async (name) => {
+        const counts = await queues[name].getJobCounts(...JOB_STATES);
+        for (const state of JOB_STATES) queueDepth.set({ queue: name, state }, counts[state] ?? 0);
+      }),
+    );
+    const rows = await orm.em
+      .fork()
+      .getConnection()
+      .execute<{ type: TaskType; age: string | number }[]>(
+        `select type, extract(epoch from now() - min(run_at)) as age from tasks
+          where state in ('pending', 'enqueued') and run_at <= now() group by type`,
+      );
+    const oldest = Object.fromEntries(QUEUE_NAMES.map((name) => [name, 0])) as Record<QueueName, number>;
+    for (const row of rows) {
+      const queue = TASK_DEFINITIONS[row.type].queue;
+      oldest[queue] = Math.max(oldest[queue], Number(row.age));
+    }
+    for (const name of QUEUE_NAMES) oldestWaitingSeconds.set({ queue: name }, oldest[name]);
+  };
+}

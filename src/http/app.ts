@@ -5,6 +5,7 @@ import { httpRequests, registry } from '../metrics.ts';
 import { createScimRouter } from '../scim/router.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createClientRouter } from './client/router.ts';
+import { createConsoleRouter } from './console.ts';
 import type { ApiContext } from './context.ts';
 import { notFound, problemHandler } from './errors.ts';
 import { mountHealth, type ReadinessCheck } from './health.ts';
@@ -51,6 +52,7 @@ export function createApp({ logger, readiness, api, beforeScrape }: AppDependenc
     app.use('/scim/v2', createScimRouter(api));
     app.use('/admin', createAdminRouter(api));
     app.use(createClientRouter(api));
+    app.use('/console', createConsoleRouter(api));
   }
   app.use(notFound);
   app.use(problemHandler(logger));

@@ -169,6 +169,7 @@ export interface SignInCandidate {
   userName: string | null;
   email: string | null;
   status: StoredUserStatus;
+  role: UserRole;
   passwordHash: string | null;
 }
 
@@ -178,7 +179,7 @@ export interface SignInCandidate {
  */
 export async function findSignInCandidate(em: EntityManager, tenantName: string, login: string): Promise<SignInCandidate | null> {
   const rows = await sqlIn(em)<SignInCandidate>(
-    `select u.id, u.tenant_id as "tenantId", u.user_name as "userName", u.email, u.status, u.password_hash as "passwordHash"
+    `select u.id, u.tenant_id as "tenantId", u.user_name as "userName", u.email, u.status, u.role, u.password_hash as "passwordHash"
        from users u join tenants t on t.id = u.tenant_id
       where t.name = ? and u.status <> ? and (lower(u.user_name) = lower(?) or lower(u.email) = lower(?))
       order by (lower(u.user_name) = lower(?)) desc

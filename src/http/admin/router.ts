@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import type { ApiContext } from '../context.ts';
+import { sessionAuthenticator } from '../console.ts';
 import { authenticateOperator, bearerAuthenticator } from './auth.ts';
 import { createAdminRegistry, openApiRoute } from './openapi.ts';
 import { createRouteDefiner } from './route.ts';
@@ -24,7 +25,7 @@ export function createAdminRouter(context: ApiContext): Router {
   const registry = createAdminRegistry();
   openApiRoute(router, registry);
 
-  router.use(authenticateOperator([bearerAuthenticator(orm)]));
+  router.use(authenticateOperator([bearerAuthenticator(orm), sessionAuthenticator(orm)]));
   router.use(express.json({ limit: '1mb' }));
   const define = createRouteDefiner(router, registry);
   userRoutes(define, { orm });

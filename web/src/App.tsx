@@ -1,0 +1,74 @@
+import { AppShell, Button, Center, Group, Loader, NavLink, Text, Title } from '@mantine/core';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
+import { sessionRequest, type Me } from './api/client.ts';
+import { SignIn } from './pages/SignIn.tsx';
+import { Users } from './pages/Users.tsx';
+import { ROLE_LABELS } from './labels.ts';
+
+export const ME_KEY = ['session'] as const;
+
+/** Signed out: the sign-in form. Signed in: the shell with the screens the role may use. */
+export function App() {
+  const session = useQuery({ queryKey: ME_KEY, queryFn: () => sessionRequest('GET') });
+  if (session.isPending) {
+    return (
+      <Center h="100vh" aria-busy="true">
+        <Loader aria-label="Loading" />
+      </Center>
+    );
+  }
+  if (!session.data) return <SignIn />;
+  return <Shell me={session.data} />;
+}
+
+function Shell({ me }: { me: Me }) {
+  const location = useLocation();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const signOut = async () => {
+    await sessionRequest('DELETE').catch(() => null);
+    queryClient.clear();
+    queryClient.setQueryData(ME_KEY, null);
+  };
+  const links = [{ to: '/users', label: 'Users' }];
+  return (
+    <AppShell header={{ height: 56 }} navbar={{ width: 200, breakpoint: 'sm' }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between">
+          <Title order={1} size="h4">
+            turnover
+          </Title>
+          <Group gap="sm">
+            <Text size="sm">
+              {me.userName} · {ROLE_LABELS[me.role]} · {me.tenant}
+            </Text>
+            <Button variant="subtle" size="xs" onClick={signOut}>
+              Sign out
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" component="nav" aria-label="Main">
+        {links.map((link) => (
+          <NavLink
+            key={link.to}
+            href={`/console${link.to}`}
+            label={link.label}
+            active={location.pathname.startsWith(link.to)}
+            onClick={(event) => {
+              event.preventDefault();
+              navigate(link.to);
+            }}
+          />
+        ))}
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Routes>
+          <Route path="/users" element={<Users />} />
+          <Route path="*" element={<Navigate to="/users" replace />} />
+        </Routes>
+      </AppShell.Main>
+    </AppShell>
+  );
+}

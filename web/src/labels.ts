@@ -1,0 +1,29 @@
+import type { components } from './api/schema';
+
+export type User = components['schemas']['User'];
+export type UserStatus = User['status'];
+
+/** The seeds' own words for each status (seed 003/004), and a colour for its badge. */
+export const STATUS_LABELS: Record<UserStatus, { label: string; color: string }> = {
+  active: { label: 'Active', color: 'green' },
+  password_required: { label: 'Password Required', color: 'yellow' },
+  setup_required: { label: 'Setup Required', color: 'orange' },
+  inactive: { label: 'Inactive', color: 'gray' },
+  disabled: { label: 'Disabled', color: 'dark' },
+  banned: { label: 'Banned', color: 'red' },
+  denied: { label: 'Denied', color: 'grape' },
+  deleted: { label: 'Deleted', color: 'gray' },
+};
+
+export const ROLE_LABELS: Record<User['role'], string> = {
+  basic_user: 'Basic User',
+  call_center_agent: 'Call Center Agent',
+  call_center_supervisor: 'Call Center Supervisor',
+  office_manager: 'Office Manager',
+  admin: 'Admin',
+};
+
+export function personName(user: { firstName: string | null; lastName: string | null; displayName?: string | null; userName?: string | null }): string {
+  const name = [user.firstName, user.lastName].filter(Boolean).join(' ') || user.displayName;
+  return name || '';
+}

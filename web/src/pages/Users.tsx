@@ -1,0 +1,149 @@
+import { Button, Checkbox, Group, Loader, Pagination, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, unwrap } from '../api/client.ts';
+import { BulkActionModal } from '../components/BulkActionModal.tsx';
+import { ErrorNotice } from '../components/ErrorNotice.tsx';
+import { StatusBadge } from '../components/StatusBadge.tsx';
+import { personName, ROLE_LABELS, STATUS_LABELS, type User, type UserStatus } from '../labels.ts';
+
+const PAGE_SIZE = 50;
+
+/**
+ * The User List (seed 002): server-side search and status filter, cursor paging (the cursors of
+ * pages seen so far are kept, so Back is one request), row checkboxes, select-all on the page,
+ * and "Bulk Action" once a row is checked.
+ */
+export function Users() {
+  const [search, setSearch] = useState('');
+  const [q] = useDebouncedValue(search.trim(), 250);
+  const [status, setStatus] = useState<UserStatus | null>(null);
+  const [cursors, setCursors] = useState<Array<string | null>>([null]);
+  const [page, setPage] = useState(1);
+  const [selected, setSelected] = useState<Map<string, User>>(new Map());
+  const [bulkOpen, setBulkOpen] = useState(false);
+
+  const resetPaging = () => {
+    setCursors([null]);
+    setPage(1);
+  };
+  const cursor = cursors[page - 1] ?? null;
+  const list = useQuery({
+    queryKey: ['users', { q, status, cursor }],
+    queryFn: () =>
+      unwrap(
+        api.GET('/users', {
+          params: { query: { limit: PAGE_SIZE, ...(q ? { q } : {}), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) } },
+        }),
+      ),
+    placeholderData: keepPreviousData,
+  });
+  const users = list.data?.users ?? [];
+  const nextCursor = list.data?.nextCursor ?? null;
+  // Pages seen so far, plus the next one when the server says there is one.
+  const pages = Math.max(cursors.length, nextCursor ? page + 1 : page);
+
+  const goTo = (target: number) => {
+    if (target === page + 1 && nextCursor && cursors.length === page) setCursors([...cursors, nextCursor]);
+    setPage(target);
+  };
+  const allOnPage = users.length > 0 && users.every((u) => selected.has(u.id));
+  const toggleAll = () => {
+    const next = new Map(selected);
+    for (const u of users) {
+      if (allOnPage) next.delete(u.id);
+      else next.set(u.id, u);
+    }
+    setSelected(next);
+  };
+  const toggle = (user: User) => {
+    const next = new Map(selected);
+    if (next.has(user.id)) next.delete(user.id);
+    else next.set(user.id, user);
+    setSelected(next);
+  };
+
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={2}>Users</Title>
+        <Button disabled={selected.size === 0} onClick={() => setBulkOpen(true)}>
+          Bulk Action{selected.size ? ` (${selected.size})` : ''}
+        </Button>
+      </Group>
+      <Group>
+        <TextInput
+          label="Search"
+          placeholder="Name, email, user name or extension"
+          value={search}
+          onChange={(e) => {
+            setSearch(e.currentTarget.value);
+            resetPaging();
+          }}
+          w={320}
+        />
+        <Select
+          label="Status"
+          placeholder="All but deleted"
+          clearable
+          data={Object.entries(STATUS_LABELS).map(([value, { label }]) => ({ value, label }))}
+          value={status}
+          onChange={(value) => {
+            setStatus(value as UserStatus | null);
+            resetPaging();
+          }}
+          w={220}
+        />
+      </Group>
+      <ErrorNotice error={list.error} />
+      <Table striped highlightOnHover aria-busy={list.isFetching} aria-label="Users">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th w={40}>
+              <Checkbox aria-label="Select all users on this page" checked={allOnPage} onChange={toggleAll} disabled={!users.length} />
+            </Table.Th>
+            <Table.Th>Name</Table.Th>
+            <Table.Th>User name</Table.Th>
+            <Table.Th>Extension</Table.Th>
+            <Table.Th>Department</Table.Th>
+            <Table.Th>Role</Table.Th>
+            <Table.Th>Status</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {users.map((user) => (
+            <Table.Tr key={user.id}>
+              <Table.Td>
+                <Checkbox aria-label={`Select ${user.userName ?? user.extension ?? user.id}`} checked={selected.has(user.id)} onChange={() => toggle(user)} />
+              </Table.Td>
+              <Table.Td>{personName(user) || <Text c="dimmed">(no name)</Text>}</Table.Td>
+              <Table.Td>{user.userName}</Table.Td>
+              <Table.Td>{user.extension}</Table.Td>
+              <Table.Td>{user.department}</Table.Td>
+              <Table.Td>{ROLE_LABELS[user.role]}</Table.Td>
+              <Table.Td>
+                <StatusBadge status={user.status} />
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      {list.isPending ? <Loader aria-label="Loading users" /> : null}
+      {!list.isPending && !users.length && !list.error ? <Text c="dimmed">No users match.</Text> : null}
+      <Pagination total={pages} value={page} onChange={goTo} aria-label="Pages" />
+      {bulkOpen ? (
+        <BulkActionModal
+          users={[...selected.values()]}
+          onClose={(finished) => {
+            setBulkOpen(false);
+            if (finished) {
+              setSelected(new Map());
+              void list.refetch();
+            }
+          }}
+        />
+      ) : null}
+    </Stack>
+  );
+}

@@ -115,7 +115,9 @@ async function serveReference(): Promise<void> {
 // The driver.
 
 function child(args: string[]): Promise<{ url: string; process: ChildProcess }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (chunk: Buffer) => {
@@ -220,6 +222,12 @@ async function main(): Promise<void> {
   const url = new URL(db.url);
   url.pathname = `/${dbName}`;
   await ensureDatabase(url.toString(), dbName);
+  if (process.env.BENCH_ASYNC_COMMIT) {
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    await admin.query(`alter database "${dbName}" set synchronous_commit = off`);
+    await admin.end();
+  }
   console.log(`node ${process.version}, ${os.cpus().length} cpus, ${SECONDS} s per phase, database ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded PostgreSQL'}`);
 
   const turnover = await child(['--serve', url.toString()]);

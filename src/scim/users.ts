@@ -1,7 +1,7 @@
 import SCIMMY from 'scimmy';
 import type { MultiValue } from '../store/entities/user.ts';
 import { hashPassword } from '../store/passwords.ts';
-import { pgArray, sqlIn } from '../store/sql.ts';
+import { sqlIn } from '../store/sql.ts';
 import { applyLifecycleEvent, createUserWithLifecycle, type NewUserFields } from '../store/user-lifecycle.ts';
 import { scimActive } from '../lifecycle/transition.ts';
 import type { StoredUserStatus, UserRole } from '../lifecycle/statuses.ts';
@@ -21,7 +21,9 @@ import { ENTERPRISE_USER, TURNOVER_USER, type ResourceHandlers, type ScimResourc
 const COLUMNS = `u.id, u.external_id, u.user_name, u.first_name, u.last_name, u.display_name, u.title, u.email, u.emails,
   u.phone, u.phone_numbers, u.extension, u.department, u.role, u.status, u.idp_active, u.employee_number, u.cost_center,
   u.organization, u.division, u.manager_id, u.termination_date, u.scim_extra, u.version, u.created_at, u.updated_at,
-  (select m.display_name from users m where m.id = u.manager_id) as manager_display_name`;
+  (select m.display_name from users m where m.id = u.manager_id) as manager_display_name,
+  (select coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name) order by g.display_name), '[]')
+     from group_memberships gm join groups g on g.id = gm.group_id where gm.user_id = u.id) as groups`;
 const VISIBLE = `u.status not in ('deleted', 'purged') and u.idp_deleted_at is null`;
 
 interface UserRow {
@@ -53,6 +55,8 @@ interface UserRow {
   created_at: Date;
   updated_at: Date;
   manager_display_name: string | null;
+  /** The user's groups (read-only in SCIM), fetched with the row: one round trip per page. */
+  groups: Array<{ value: string; display: string }>;
 }
 
 /** Core attributes without a column of their own, stored as sent. */
@@ -71,7 +75,7 @@ function isScimActive(row: Pick<UserRow, 'status' | 'idp_active'>): boolean {
   return scimActive(row.status) && row.idp_active;
 }
 
-function toScimUser(row: UserRow, groups: Array<{ value: string; display: string }>): Record<string, unknown> {
+function toScimUser(row: UserRow): Record<string, unknown> {
   const extra = row.scim_extra ?? {};
   const extraName = (extra.name ?? {}) as Record<string, unknown>;
   const name = compact({ ...extraName, givenName: row.first_name, familyName: row.last_name });
@@ -92,23 +96,11 @@ function toScimUser(row: UserRow, groups: Array<{ value: string; display: string
     active: isScimActive(row),
     ...(row.emails?.length ? { emails: row.emails } : {}),
     ...(row.phone_numbers?.length ? { phoneNumbers: row.phone_numbers } : {}),
-    ...(groups.length ? { groups: groups.map((g) => ({ ...g, type: 'direct' })) } : {}),
+    ...(row.groups?.length ? { groups: row.groups.map((g) => ({ ...g, type: 'direct' })) } : {}),
     ...(Object.keys(enterprise).length ? { [ENTERPRISE_USER]: enterprise } : {}),
     [TURNOVER_USER]: compact({ extension: row.extension, role: row.role, terminationDate: isoDate(row.termination_date), status: row.status }),
     meta: { resourceType: 'User', created: row.created_at, lastModified: row.updated_at, version: `W/"${row.version}"` },
   };
-}
-
-async function groupsOf(ctx: ScimContext, userIds: string[]): Promise<Map<string, Array<{ value: string; display: string }>>> {
-  const byUser = new Map<string, Array<{ value: string; display: string }>>();
-  if (!userIds.length) return byUser;
-  const rows = await sqlIn(ctx.em)<{ user_id: string; id: string; display_name: string }>(
-    `select m.user_id, g.id, g.display_name from group_memberships m join groups g on g.id = m.group_id
-      where m.user_id = any(?::uuid[]) order by g.display_name`,
-    [pgArray(userIds)],
-  );
-  for (const r of rows) byUser.set(r.user_id, [...(byUser.get(r.user_id) ?? []), { value: r.id, display: r.display_name }]);
-  return byUser;
 }
 
 async function findVisibleUser(ctx: ScimContext, id: string | undefined, lock: boolean): Promise<UserRow> {
@@ -125,7 +117,7 @@ async function findVisibleUser(ctx: ScimContext, id: string | undefined, lock: b
 
 export async function readScimUser(ctx: ScimContext, id: string): Promise<Record<string, unknown>> {
   const row = await findVisibleUser(ctx, id, false);
-  return toScimUser(row, (await groupsOf(ctx, [row.id])).get(row.id) ?? []);
+  return toScimUser(row);
 }
 
 /** GET /Users: filter, count and page in SQL, in a stable order (by id). */
@@ -134,9 +126,8 @@ export async function listScimUsers(ctx: ScimContext, query: ListQuery) {
   const where = query.filter === undefined ? { sql: 'true', params: [] } : filterToSql(query.filter, USER_FILTER_TARGET);
   const from = { sql: `from users u where u.tenant_id = ? and ${VISIBLE} and ${where.sql}`, params: [ctx.tenantId, ...where.params] };
   const { rows, total } = await selectPage<UserRow>(ctx, COLUMNS, from, 'u.id', query);
-  const groups = await groupsOf(ctx, rows.map((r) => r.id));
   const basepath = SCIMMY.Resources.User.basepath() as string;
-  const resources = rows.map((r) => new SCIMMY.Schemas.User(toScimUser(r, groups.get(r.id) ?? []), 'out', basepath, selection));
+  const resources = rows.map((r) => new SCIMMY.Schemas.User(toScimUser(r), 'out', basepath, selection));
   return listResponse(resources, total, query.startIndex);
 }
 
@@ -364,7 +355,7 @@ export const userHandlers: ResourceHandlers<ScimContext> = {
     async (resource: ScimResourceInstance, ctx: ScimContext) => {
       // Lists are served by listScimUsers (SQL paging); SCIMMY asks egress for one user only.
       const row = await findVisibleUser(ctx, resource.id, ctx.lock);
-      return toScimUser(row, (await groupsOf(ctx, [row.id])).get(row.id) ?? []);
+      return toScimUser(row);
     },
     (_r, ctx) => ctx,
   ),
@@ -380,10 +371,7 @@ export const userHandlers: ResourceHandlers<ScimContext> = {
       } else {
         id = await createUser(ctx, write);
       }
-      const row = await findVisibleUser(ctx, id, false);
-      // A user just created has no groups: one query less on the create path (bench/scim.ts).
-      const fresh = !resource.id && row.version === 1;
-      return toScimUser(row, fresh ? [] : ((await groupsOf(ctx, [id])).get(id) ?? []));
+      return toScimUser(await findVisibleUser(ctx, id, false));
     },
     (_r, _i, ctx) => ctx,
   ),

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TaskPayloads } from '../../jobs/registry.ts';
-import type { OperationState, TaskState, TaskType } from '../lifecycle/tasks.ts';
+import { TERMINAL_TASK_STATES, type OperationState, type TaskState, type TaskType } from '../lifecycle/tasks.ts';
 import { sqlIn } from './sql.ts';
 
 /**
@@ -63,11 +63,10 @@ export interface OperationProgress {
   tasks: OperationTaskRow[];
 }
 
-const LIVE_STATES = `('pending', 'enqueued', 'running', 'waiting_for_device', 'needs_decision', 'held')`;
-
 /**
- * The progress view, read live from the task rows. The first read that finds no live task marks
- * the operation completed (guarded, so only one reader writes it).
+ * The progress view, read live from the task rows. Its state is read from them too: `completed`
+ * when no task is live (a task re-driven after the operation finished makes it `running` again).
+ * The first read that finds it completed stamps `finished_at` (guarded, so only one reader writes).
  */
 export async function findOperationProgress(em: EntityManager, tenantId: string, id: string): Promise<OperationProgress | null> {
   const sql = sqlIn(em);
@@ -86,14 +85,14 @@ export async function findOperationProgress(em: EntityManager, tenantId: string,
   );
   const byState: Partial<Record<TaskState, number>> = {};
   for (const task of tasks) byState[task.state] = (byState[task.state] ?? 0) + 1;
-  if (operation.state === 'running' && tasks.length) {
+  const live = tasks.some((task) => !TERMINAL_TASK_STATES.includes(task.state));
+  if (live) return { ...operation, state: 'running', finishedAt: null, byState, tasks };
+  if (operation.state === 'running') {
     const [done] = await sql<{ finished_at: Date }>(
-      `update operations set state = 'completed', finished_at = now()
-        where id = ? and state = 'running' and not exists (select 1 from tasks where operation_id = ? and state in ${LIVE_STATES})
-        returning finished_at`,
-      [id, id],
+      `update operations set state = 'completed', finished_at = now() where id = ? and state = 'running' returning finished_at`,
+      [id],
     );
-    if (done) Object.assign(operation, { state: 'completed', finishedAt: done.finished_at });
+    if (done) operation.finishedAt = done.finished_at;
   }
-  return { ...operation, byState, tasks };
+  return { ...operation, state: 'completed', byState, tasks };
 }

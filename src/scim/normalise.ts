@@ -126,7 +126,8 @@ function normaliseOperation(op: string, path: string | undefined, value: Json | 
     return manager ? [{ op: 'replace', path: `${ENTERPRISE_USER}:manager`, value: manager }] : [{ op: 'remove', path: `${ENTERPRISE_USER}:manager` }];
   }
   if (op === 'remove') return [withValue(value === undefined ? undefined : dropNulls(value))];
-  if (value === null || value === undefined || (op === 'replace' && value === '')) return [{ op: 'remove', path }];
+  if (op === 'replace' && (value === null || value === undefined || value === '')) return [{ op: 'remove', path }];
+  if (value === null || value === undefined) return [{ op, path }]; // add without a value: SCIMMY's 400
   if (BOOLEAN_KEYS.has(key) || /\.primary$/.test(key)) return [withValue(booleanFromString(value))];
   if (MULTI_VALUED.has(key) && Array.isArray(value)) return [withValue(dropNulls(value).map(primaryFromString))];
   return [withValue(dropNulls(value))];
@@ -139,6 +140,7 @@ function normaliseOperation(op: string, path: string | undefined, value: Json | 
  */
 export function normalisePatchForResource(operations: PatchOperation[], current: Record<string, unknown>): PatchOperation[] {
   return operations.map((operation) => {
+    if (!isObject(operation) || typeof operation.op !== 'string') return operation; // SCIMMY answers it
     const op = operation.op.toLowerCase();
     const match = /^(\w+)\[\s*type\s+eq\s+"([^"]*)"\s*\]\.(\w+)$/i.exec(operation.path ?? '');
     if (!match || (op !== 'add' && op !== 'replace') || operation.value === undefined) return operation;

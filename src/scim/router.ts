@@ -94,13 +94,12 @@ export function createScimRouter(context: ApiContext): Router {
   router.use(
     new SCIMMYRouters({
       type: 'bearer',
-      docUri: `${context.config.publicUrl}/README.md#scim`,
       // Already authenticated above; this only names the caller for scimmy-routers.
       handler: (req) => (req.res?.locals.scim as ScimAuth).tokenId,
       baseUri: () => context.config.publicUrl,
     }),
   );
-  setServiceProviderConfig(`${context.config.publicUrl}/README.md#scim`);
+  setServiceProviderConfig(undefined);
   return router;
 }
 
@@ -164,13 +163,15 @@ function mountResource(router: Router, name: ResourceName, path: string, operati
       ctx.patching = true;
       // No attribute selection on the resource patched: SCIMMY would hand a partial user to ingress.
       const resource = new Resource(id(req));
-      const body = normalisePatchBody(req.body, id(req)) as { Operations?: PatchOperation[] } | undefined;
+      const body = normalisePatchBody(req.body, id(req)) as { Operations?: unknown } | undefined;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw scimError(400, 'invalidSyntax', 'A PATCH needs a PatchOp body.');
       const current = await resource.read(ctx);
       let result: object = current;
       // An empty Operations list is a no-op (Entra sends one), not the 400 SCIMMY would give.
-      if (!Array.isArray(body?.Operations) || body.Operations.length > 0) {
-        if (body && Array.isArray(body.Operations)) body.Operations = normalisePatchForResource(body.Operations, current as unknown as Record<string, unknown>);
-        if (body === undefined || typeof body !== 'object') throw scimError(400, 'invalidSyntax', 'A PATCH needs a PatchOp body.');
+      if (!Array.isArray(body.Operations) || body.Operations.length > 0) {
+        if (Array.isArray(body.Operations)) {
+          body.Operations = normalisePatchForResource(body.Operations as PatchOperation[], current as unknown as Record<string, unknown>);
+        }
         const patched = await new SCIMMY.Messages.PatchOp(body as never).apply(current as never, async (instance: object) => resource.write(instance as never, ctx));
         // Unchanged: SCIMMY answers nothing; the client still gets the resource.
         result = patched ?? (await resource.read(ctx));

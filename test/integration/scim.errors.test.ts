@@ -69,6 +69,11 @@ describe('SCIM errors and media types', () => {
     expect(badOp).toMatchObject({ status: 400, body: { scimType: 'invalidSyntax' } });
     const wrongSchema = await s.call('PATCH', `/Users/${user.id}`, { schemas: [CORE_USER], Operations: [{ op: 'replace', path: 'title', value: 'x' }] });
     expect(wrongSchema).toMatchObject({ status: 400, body: { scimType: 'invalidSyntax' } });
+    for (const Operations of [[42], 'x', [{ path: 'title' }], [{ op: 'add', path: 'title' }]]) {
+      const malformed = await s.call('PATCH', `/Users/${user.id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations });
+      expect(malformed.status, JSON.stringify(Operations)).toBe(400);
+      expect(['invalidValue', 'invalidSyntax']).toContain(malformed.body.scimType);
+    }
     const readOnly = await s.patch(`/Users/${user.id}`, [{ op: 'replace', path: 'id', value: '00000000-0000-4000-8000-000000000000' }]);
     expect(readOnly.status).toBe(400);
     expect((await s.call('GET', `/Users/${user.id}`)).status).toBe(200);

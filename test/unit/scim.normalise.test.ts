@@ -90,5 +90,6 @@ describe('SCIM normalisation of client quirks', () => {
     expect(normalisePatchBody({ Operations: 'nope' }, 'u1')).toEqual({ Operations: 'nope' });
     expect(patch([42])).toEqual([42]);
     expect(normaliseResourceBody([1])).toEqual([1]);
+    expect(normalisePatchForResource([42, null] as never, {})).toEqual([42, null]);
   });
 });

@@ -91,7 +91,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
 
   const title = step.name === 'recycle' ? 'Recycle Users' : step.name === 'reset' ? 'Reset Users' : 'Bulk User Actions';
   return (
-    <Modal opened onClose={() => onClose(step.name === 'progress')} title={title} size="xl">
+    <Modal opened onClose={() => onClose(step.name === 'progress')} title={title} size="xl" closeButtonProps={{ 'aria-label': 'Close dialog' }}>
       <Stack>
         <ErrorNotice error={preview.error ?? run.error} />
         {step.name === 'choose' ? (

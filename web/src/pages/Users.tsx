@@ -131,7 +131,14 @@ export function Users() {
       </Table>
       {list.isPending ? <Loader aria-label="Loading users" /> : null}
       {!list.isPending && !users.length && !list.error ? <Text c="dimmed">No users match.</Text> : null}
-      <Pagination total={pages} value={page} onChange={goTo} aria-label="Pages" />
+      <Pagination
+        total={pages}
+        value={page}
+        onChange={goTo}
+        aria-label="Pages"
+        getItemProps={(n) => ({ 'aria-label': `Page ${n}` })}
+        getControlProps={(control) => ({ 'aria-label': `${control[0]!.toUpperCase()}${control.slice(1)} page` })}
+      />
       {bulkOpen ? (
         <BulkActionModal
           users={[...selected.values()]}

@@ -1,0 +1,129 @@
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issuePasswordLink } from '../../src/store/password-links.ts';
+import { createUserWithLifecycle } from '../../src/store/user-lifecycle.ts';
+import { chromiumInstalled, launchChromium, NO_CHROMIUM } from '../support/browser.ts';
+import { ROOT } from '../support/cli.ts';
+import { useTestRuntime } from '../support/runtime.ts';
+
+const built = existsSync(path.join(ROOT, 'web/dist/index.html'));
+if (!chromiumInstalled) console.warn(`console.browser: skipped, ${NO_CHROMIUM}`);
+if (!built) console.warn('console.browser: skipped, the console is not built (npm run build:console)');
+
+/** Screenshots of each screen the test passes through, for people to look at. */
+const ARTIFACTS = path.join(ROOT, 'test-artifacts/console');
+
+/**
+ * The console as an operator meets it, in a real headless Chromium under its strict CSP: the
+ * first operator sets a password from the CLI's link, signs in, and runs seed 002's bulk reset.
+ */
+describe.skipIf(!chromiumInstalled || !built)('operator console in Chromium', () => {
+  const t = useTestRuntime({
+    label: 'console_browser',
+    env: { DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'turnover-console-')) },
+  });
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    browser = await launchChromium();
+    // A context of its own: axe needs one it can open helper pages in.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    // Fail at the step that is stuck, with its locator, well before the test's own timeout.
+    page.setDefaultTimeout(10_000);
+    // A CSP violation or a script error shows up here; 4xx answers the app handles do not count.
+    page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(e.message));
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function seriousViolations(): Promise<string[]> {
+    const { violations } = await new AxeBuilder({ page }).analyze();
+    return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
+  }
+
+  it('sets the first operator password from the link, signs in, and shows the user list', async () => {
+    const em = t.runtime.orm.em.fork();
+    const link = await em.transactional(async (tx) => {
+      const created = await createUserWithLifecycle(tx, {
+        tenantId: t.tenantId,
+        source: 'admin',
+        actor: 'cli',
+        sendWelcome: false,
+        fields: { userName: 'river.tam', email: 'river@example.org', role: 'office_manager', firstName: 'River', lastName: 'Tam' },
+      });
+      if (!created.ok) throw new Error(created.refusal.message);
+      return issuePasswordLink(tx, { tenantId: t.tenantId, userId: created.userId, purpose: 'welcome', publicUrl: t.runtime.url! });
+    });
+    await page.goto(link.url);
+    await page.fill('#password', 'two by two, hands of blue');
+    await page.fill('#confirm', 'two by two, hands of blue');
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+
+    for (const n of [1, 2, 3]) {
+      await t.createUser({ userName: `seat.${n}@example.org`, firstName: 'Seat', lastName: `Holder ${n}`, extension: `10${n}`, status: 'active' });
+    }
+    await page.goto(`${t.runtime.url}/console/`);
+    await page.getByLabel('User name').fill('river.tam');
+    await page.locator('input[type=password]').fill('wrong password entirely');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('The user name or password is wrong.').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, '01-sign-in.png') });
+    expect(await seriousViolations()).toEqual([]);
+
+    await page.locator('input[type=password]').fill('two by two, hands of blue');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+    expect(page.url()).toBe(`${t.runtime.url}/console/users`);
+    await page.getByRole('cell', { name: 'Seat Holder 3' }).waitFor();
+    expect(await page.getByRole('button', { name: /Bulk Action/ }).isDisabled()).toBe(true);
+    await page.getByLabel('Search').fill('holder 2');
+    await page.getByRole('cell', { name: 'Seat Holder 1' }).waitFor({ state: 'detached' });
+    expect(await page.getByRole('cell', { name: 'Seat Holder 2' }).count()).toBe(1);
+    await page.getByLabel('Search').fill('');
+    await page.getByRole('cell', { name: 'Seat Holder 1' }).waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, '02-users.png') });
+    expect(await seriousViolations()).toEqual([]);
+  }, 60_000);
+
+  it('bulk-resets three users with two optional items: options, dry run, confirmation, live progress', async () => {
+    for (const n of [1, 2, 3]) await page.getByLabel(`Select seat.${n}@example.org`).check();
+    await page.getByRole('button', { name: 'Bulk Action (3)' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('Selected users:').waitFor();
+    await dialog.getByRole('button', { name: 'Reset Users' }).click();
+    await dialog.getByLabel(/Voicemail messages/).check();
+    await dialog.getByLabel(/Phone number/).check();
+    await page.screenshot({ path: path.join(ARTIFACTS, '03-reset-options.png') });
+    expect(await seriousViolations()).toEqual([]);
+    await dialog.getByRole('button', { name: 'Next', exact: true }).click();
+    await dialog.getByText('The following actions will take place').waitFor();
+    await dialog.getByText('Are you sure you want to continue?').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, '04-confirm.png') });
+    await dialog.getByRole('button', { name: 'Reset', exact: true }).click();
+    await dialog.getByText('Succeeded: 3').waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, '05-progress.png') });
+    await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+
+    const rows = await t.sql<{ status: string; first_name: string | null; extension: string }>(
+      `select status, first_name, extension from users where user_name like 'seat.%' order by extension`,
+    );
+    expect(rows).toEqual([
+      { status: 'setup_required', first_name: null, extension: '101' },
+      { status: 'setup_required', first_name: null, extension: '102' },
+      { status: 'setup_required', first_name: null, extension: '103' },
+    ]);
+    const [audit] = await t.sql<{ actor: string }>(`select distinct actor from tasks where type = 'reset'`);
+    expect(audit?.actor).toMatch(/^operator:/);
+    await page.getByRole('cell', { name: '(no name)' }).first().waitFor();
+    expect(problems).toEqual([]);
+  }, 60_000);
+});

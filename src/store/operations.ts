@@ -96,3 +96,29 @@ export async function findOperationProgress(em: EntityManager, tenantId: string,
   }
   return { ...operation, state: 'completed', byState, tasks };
 }
+
+export interface OperationSummary {
+  id: string;
+  action: string;
+  actor: string;
+  createdAt: Date;
+  finishedAt: Date | null;
+  byState: Partial<Record<TaskState, number>>;
+}
+
+/** Newest first, with task counts by state (one GROUP BY over the page's operations). */
+export async function findOperations(
+  em: EntityManager,
+  query: { tenantId: string; before?: { createdAt: string; id: string }; limit: number },
+): Promise<{ operations: OperationSummary[]; hasMore: boolean }> {
+  const rows = await sqlIn(em)<Omit<OperationSummary, 'byState'> & { by_state: Partial<Record<TaskState, number>> | null }>(
+    `select o.id, o.action, o.actor, o.created_at as "createdAt", o.finished_at as "finishedAt",
+            (select jsonb_object_agg(c.state, c.n) from (select state, count(*) as n from tasks where operation_id = o.id group by state) c) as by_state
+       from operations o
+      where o.tenant_id = ?${query.before ? ' and (o.created_at, o.id) < (?::timestamptz, ?::uuid)' : ''}
+      order by o.created_at desc, o.id desc limit ?`,
+    [query.tenantId, ...(query.before ? [query.before.createdAt, query.before.id] : []), query.limit + 1],
+  );
+  const operations = rows.slice(0, query.limit).map(({ by_state, ...o }) => ({ ...o, byState: by_state ?? {} }));
+  return { operations, hasMore: rows.length > query.limit };
+}

@@ -143,6 +143,12 @@ describe.each(queueBackendsUnderTest())('admin operations on $name', ({ name, re
       expect(after).toMatchObject({ status: 'setup_required', firstName: null, email: null, extension: u.extension });
       expect(await countData(u.id)).toEqual({ voicemail_greeting: 1 });
     }
+    const listed = await api.get('/admin/operations?limit=50');
+    expect(listed.body.operations.find((o: { id: string }) => o.id === run.body.operationId)).toMatchObject({
+      action: 'reset',
+      state: 'completed',
+      counts: { total: 3, succeeded: 3 },
+    });
     const audit = await t.sql(`select action, actor from audit_entries where action = 'operation.started' and details->>'operationId' = ?`, [run.body.operationId]);
     expect(audit).toEqual([{ action: 'operation.started', actor: expect.stringMatching(/^admin:/) }]);
   });

@@ -3,11 +3,11 @@ import type { TaskPayloads } from '../../../jobs/registry.ts';
 import { decidePendingData } from '../../lifecycle/pending-data.ts';
 import { RESET_OPTION_KEYS, type Policy, type ResetOptionKey } from '../../lifecycle/policy.ts';
 import { describeReset, planReset } from '../../lifecycle/reset-plan.ts';
-import { TASK_STATES, type TaskType } from '../../lifecycle/tasks.ts';
+import { TASK_STATES, type TaskState, type TaskType } from '../../lifecycle/tasks.ts';
 import { transition, type LifecycleEvent } from '../../lifecycle/transition.ts';
 import { insertAuditEntry } from '../../store/audit.ts';
 import { findDevicesOfUsers, type DeviceRecord } from '../../store/devices.ts';
-import { insertOperation, findOperationProgress } from '../../store/operations.ts';
+import { findOperationProgress, findOperations, insertOperation } from '../../store/operations.ts';
 import type { EntityManager, Orm } from '../../store/orm.ts';
 import { findPhoneNumbers } from '../../store/phone-numbers.ts';
 import { sqlIn } from '../../store/sql.ts';
@@ -17,7 +17,7 @@ import { findUsersByIds, type UserRecord } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import type { Operator } from './auth.ts';
 import { confirmKey, signConfirmToken, verifyConfirmToken, type ConfirmedRequest } from './confirm-token.ts';
-import { idParams, type DefineRoute } from './route.ts';
+import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } from './route.ts';
 
 /**
  * Operations (DESIGN.md §4): one action on one or many users, run as one Task per user. `dryRun`
@@ -262,6 +262,48 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
 
   define({
     method: 'get',
+    path: '/operations',
+    tag: 'Operations',
+    summary: 'Recent operations, newest first, with their counts',
+    query: z.object({ cursor: z.string().max(500).optional(), limit: limitQuery }),
+    responses: {
+      200: {
+        description: 'A page of operations.',
+        schema: z
+          .object({
+            operations: z.array(progressResponse.pick({ id: true, action: true, state: true, actor: true, createdAt: true, finishedAt: true, counts: true })),
+            nextCursor: z.string().nullable(),
+          })
+          .openapi('OperationPage'),
+      },
+    },
+    handler: async ({ query, operator }) => {
+      const before = decodeCursor(query.cursor, z.object({ createdAt: z.iso.datetime(), id: z.uuid() }));
+      const { operations, hasMore } = await findOperations(orm.em.fork(), { tenantId: operator.tenantId, ...(before ? { before } : {}), limit: query.limit });
+      const last = operations.at(-1);
+      return {
+        status: 200,
+        body: {
+          operations: operations.map((o) => {
+            const counts = countsOf(o.byState);
+            return {
+              id: o.id,
+              action: o.action,
+              state: counts.total > counts.succeeded + counts.failed + counts.cancelled ? 'running' : 'completed',
+              actor: o.actor,
+              createdAt: new Date(o.createdAt).toISOString(),
+              finishedAt: o.finishedAt ? new Date(o.finishedAt).toISOString() : null,
+              counts,
+            };
+          }),
+          nextCursor: hasMore && last ? encodeCursor({ createdAt: new Date(last.createdAt).toISOString(), id: last.id }) : null,
+        },
+      };
+    },
+  });
+
+  define({
+    method: 'get',
     path: '/operations/:id',
     tag: 'Operations',
     summary: 'Progress of an operation',
@@ -271,7 +313,6 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
     handler: async ({ params, operator }) => {
       const progress = await findOperationProgress(orm.em.fork(), operator.tenantId, params.id);
       if (!progress) throw new RequestError('operation_not_found', 404, 'No such operation.');
-      const n = (...states: Array<keyof typeof progress.byState>) => states.reduce((sum, s) => sum + (progress.byState[s] ?? 0), 0);
       return {
         status: 200,
         body: {
@@ -281,21 +322,27 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
           actor: progress.actor,
           createdAt: new Date(progress.createdAt).toISOString(),
           finishedAt: progress.finishedAt ? new Date(progress.finishedAt).toISOString() : null,
-          counts: {
-            total: progress.tasks.length,
-            succeeded: n('succeeded'),
-            failed: n('failed'),
-            waiting: n('waiting_for_device', 'needs_decision', 'held'),
-            running: n('running'),
-            queued: n('pending', 'enqueued'),
-            cancelled: n('cancelled'),
-          },
+          counts: countsOf(progress.byState),
           byState: progress.byState,
           tasks: progress.tasks.map((t) => ({ ...t, attempts: Number(t.attempts), updatedAt: new Date(t.updatedAt).toISOString() })),
         },
       };
     },
   });
+}
+
+/** The progress counts of DESIGN.md §4 from tasks by state. */
+function countsOf(byState: Partial<Record<TaskState, number>>) {
+  const n = (...states: TaskState[]) => states.reduce((sum, s) => sum + Number(byState[s] ?? 0), 0);
+  return {
+    total: n(...TASK_STATES),
+    succeeded: n('succeeded'),
+    failed: n('failed'),
+    waiting: n('waiting_for_device', 'needs_decision', 'held'),
+    running: n('running'),
+    queued: n('pending', 'enqueued'),
+    cancelled: n('cancelled'),
+  };
 }
 
 /** The lifecycle event a user's task will apply, for the preview. */

@@ -1,7 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ApiContext } from '../../src/http/context.ts';
+import { createClientRouter } from '../../src/http/client/router.ts';
+import { problemHandler } from '../../src/http/errors.ts';
+import { createLogger } from '../../src/log.ts';
 import { PROCESSORS } from '../../jobs/index.ts';
 import { issuePasswordLink } from '../../src/store/password-links.ts';
 import { hashPassword } from '../../src/store/passwords.ts';
@@ -99,6 +105,26 @@ describe('client API', () => {
       // Another user from the same address is not affected.
       expect((await client().post('/client/login', { userName: 'someone.else', password: 'x' })).status).toBe(401);
     });
+  });
+
+  it('rate-limits sign-in attempts per address across user names (429)', async () => {
+    // A router of its own with a small per-address limit, on the same database.
+    const app = express();
+    app.use(createClientRouter(t.runtime as unknown as ApiContext, { loginLimits: { windowMs: 60_000, perUser: 100, perAddress: 3 } }));
+    app.use(problemHandler(createLogger('silent')));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/client/login`;
+      const statuses = [];
+      for (const userName of ['a', 'b', 'c', 'd']) {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userName, password: 'x' }) });
+        statuses.push(res.status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      server.close();
+    }
   });
 
   describe('POST /client/checkin', () => {

@@ -350,11 +350,16 @@ async function createUser(ctx: ScimContext, write: UserWrite): Promise<string> {
   return created.userId;
 }
 
+/** Rows egress read and locked in a request's transaction (PATCH), for its ingress. */
+const lockedRows = new WeakMap<ScimContext, UserRow>();
+
 export const userHandlers: ResourceHandlers<ScimContext> = {
   egress: guard(
     async (resource: ScimResourceInstance, ctx: ScimContext) => {
       // Lists are served by listScimUsers (SQL paging); SCIMMY asks egress for one user only.
       const row = await findVisibleUser(ctx, resource.id, ctx.lock);
+      // PATCH: the row stays locked until commit, so ingress can take it from here (one read less).
+      if (ctx.lock) lockedRows.set(ctx, row);
       return toScimUser(row);
     },
     (_r, ctx) => ctx,
@@ -364,7 +369,8 @@ export const userHandlers: ResourceHandlers<ScimContext> = {
       const write = readUserWrite(instance);
       let id: string;
       if (resource.id) {
-        const row = await findVisibleUser(ctx, resource.id, true);
+        const locked = lockedRows.get(ctx);
+        const row = locked?.id === resource.id ? locked : await findVisibleUser(ctx, resource.id, true);
         // A PATCH hands over the whole resource: an extension it emptied is cleared.
         await replaceUser(ctx, row, write, ctx.patching === true);
         id = row.id;

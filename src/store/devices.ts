@@ -64,3 +64,13 @@ function normalise(row: DeviceRecord): DeviceRecord {
     createdAt: date(row.createdAt)!,
   };
 }
+
+/** One live token per device: signing in again on it revokes the ones before. */
+export async function revokeTokensOfDevice(em: EntityManager, deviceId: string): Promise<void> {
+  await sqlIn(em)(`update api_tokens set revoked_at = now() where device_id = ? and kind = 'device' and revoked_at is null`, [deviceId]);
+}
+
+/** When a device token was last used (shown in token listings). */
+export async function stampTokenUse(em: EntityManager, tokenId: string): Promise<void> {
+  await sqlIn(em)(`update api_tokens set last_used_at = now() where id = ?`, [tokenId]);
+}

@@ -72,8 +72,12 @@ describe.each(queueBackendsUnderTest())('admin operations on $name', ({ name, re
     await t.sql(`insert into tasks (id, tenant_id, type, user_id, state, actor, run_at) values (gen_random_uuid(), ?, 'ban', ?, 'enqueued', 'test', now() - interval '90 seconds')`, [t.tenantId, user.id]);
     await createQueueMetricsCollector({ orm: t.runtime.orm, queues: t.runtime.queues })();
     const text = await registry.metrics();
-    expect(text).toMatch(/turnover_queue_depth\{queue="lifecycle",state="completed"\} [1-9]/);
-    expect(text).toMatch(/turnover_queue_depth\{queue="mail",state="waiting"\} \d+/);
+    const depth = text.split('\n').filter((line) => line.startsWith('turnover_queue_depth{'));
+    for (const queue of ['lifecycle', 'mail']) {
+      for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed']) {
+        expect(depth.some((line) => new RegExp(`^turnover_queue_depth\\{queue="${queue}",state="${state}"\\} \\d+$`).test(line)), `${queue} ${state}: ${depth.join('; ')}`).toBe(true);
+      }
+    }
     const age = Number(/turnover_queue_oldest_waiting_seconds\{queue="lifecycle"\} ([0-9.]+)/.exec(text)?.[1]);
     expect(age).toBeGreaterThanOrEqual(89);
     expect(text).toMatch(/turnover_tasks_finished_total\{type="disable",state="succeeded"\} [1-9]/);

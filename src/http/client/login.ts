@@ -2,7 +2,7 @@ import express, { type Router } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import { DEFAULT_TENANT_NAME, DEVICE_KINDS } from '../../store/entities/index.ts';
-import { upsertDevice } from '../../store/devices.ts';
+import { revokeTokensOfDevice, upsertDevice } from '../../store/devices.ts';
 import type { Orm } from '../../store/orm.ts';
 import { verifyPassword } from '../../store/passwords.ts';
 import { insertApiToken } from '../../store/tokens.ts';
@@ -95,14 +95,7 @@ export function loginRoutes(router: Router, { orm, limits = LOGIN_RATE_LIMITS }:
         ? await upsertDevice(tx, { tenantId: candidate.tenantId, userId: candidate.id, clientId: body.device.id, kind: body.device.kind, name: body.device.name ?? null })
         : null;
       // One live token per device: signing in again on it replaces the old one.
-      if (device) {
-        await tx.getConnection().execute(
-          `update api_tokens set revoked_at = now() where device_id = ? and kind = 'device' and revoked_at is null`,
-          [device.id],
-          'run',
-          tx.getTransactionContext(),
-        );
-      }
+      if (device) await revokeTokensOfDevice(tx, device.id);
       const { token, record } = insertApiToken(tx, {
         tenantId: candidate.tenantId,
         kind: 'device',

@@ -5,6 +5,7 @@ import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issuePasswordLink } from '../../src/store/password-links.ts';
+import { hashPassword } from '../../src/store/passwords.ts';
 import { createUserWithLifecycle } from '../../src/store/user-lifecycle.ts';
 import { chromiumInstalled, launchChromium, NO_CHROMIUM } from '../support/browser.ts';
 import { ROOT } from '../support/cli.ts';
@@ -125,5 +126,104 @@ describe.skipIf(!chromiumInstalled || !built)('operator console in Chromium', ()
     expect(audit?.actor).toMatch(/^operator:/);
     await page.getByRole('cell', { name: '(no name)' }).first().waitFor();
     expect(problems).toEqual([]);
+  }, 60_000);
+});
+
+/**
+ * Seed 000, "Reset App Access", in its three cases: the phone online with nothing pending; the
+ * phone offline (skip pending data, with its data-loss confirmation); the phone uploading
+ * ("Retry Now" once it has). Each ends with the new person's one-time password and "Copy".
+ */
+describe.skipIf(!chromiumInstalled || !built)('Reset App Access in Chromium', () => {
+  const t = useTestRuntime({
+    label: 'console_app_reset',
+    env: { DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'turnover-console-')) },
+  });
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  beforeAll(async () => {
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    const admin = await t.createUser({ userName: 'inara', role: 'admin', status: 'active', passwordHash: await hashPassword('companion of the guild') });
+    expect(admin.id).toBeTruthy();
+    await page.goto(`${t.runtime.url}/console/`);
+    await page.getByLabel('User name').fill('inara');
+    await page.locator('input[type=password]').fill('companion of the guild');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function leaver(n: number, device: { pending: number; checkedInSecondsAgo: number }) {
+    const user = await t.createUser({ userName: `leaver.${n}`, firstName: 'Old', lastName: `Hand ${n}`, extension: `20${n}`, status: 'active', passwordHash: 'x' });
+    await t.sql(
+      `insert into devices (id, tenant_id, user_id, kind, client_id, pending_items, last_checkin_at)
+       values (gen_random_uuid(), ?, ?, 'mobile_app', 'phone', ?, now() - make_interval(secs => ?))`,
+      [t.tenantId, user.id, device.pending, device.checkedInSecondsAgo],
+    );
+    return user;
+  }
+
+  /** Opens the user, puts the new person in the details ("Submit Form") and starts the reset. */
+  async function startReset(userId: string, n: number) {
+    await page.goto(`${t.runtime.url}/console/users/${userId}`);
+    await page.getByLabel('First Name').fill('New');
+    await page.getByLabel('Last Name').fill(`Starter ${n}`);
+    await page.getByLabel('Email').fill(`new.${n}@example.org`);
+    await page.getByRole('button', { name: 'Submit Form' }).click();
+    await page.getByText('The details are saved.').waitFor();
+    await page.getByRole('button', { name: 'Reset App Access' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Reset App Access' });
+    await dialog.getByRole('button', { name: 'Reset', exact: true }).click();
+    return dialog;
+  }
+
+  async function expectHandedOver(dialog: ReturnType<Page['getByRole']>, userId: string, n: number) {
+    await dialog.getByText('The account has been reset successfully.').waitFor({ timeout: 30_000 });
+    const shown = (await dialog.getByTestId('new-password').textContent())!.replace('Password: ', '').trim();
+    expect(shown).toMatch(/^[A-Za-z0-9]{20}$/);
+    expect(await dialog.getByRole('button', { name: 'Copy' }).count()).toBe(1);
+    const user = await t.getUser(userId);
+    expect(user).toMatchObject({ status: 'active', firstName: 'New', lastName: `Starter ${n}`, email: `new.${n}@example.org`, extension: `20${n}` });
+    expect(user.passwordHash).not.toContain(shown);
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    expect(pageErrors).toEqual([]);
+  }
+
+  it('phone online with nothing pending: resets at once and shows the new password with Copy', async () => {
+    const user = await leaver(1, { pending: 0, checkedInSecondsAgo: 5 });
+    const dialog = await startReset(user.id, 1);
+    await expectHandedOver(dialog, user.id, 1);
+  }, 60_000);
+
+  it('phone offline: Unable to Retrieve Results, then Skip Pending Data after confirming the loss', async () => {
+    const user = await leaver(2, { pending: 4, checkedInSecondsAgo: 3600 });
+    const dialog = await startReset(user.id, 2);
+    await dialog.getByText('Unable to Retrieve Results').waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, '06-unable-to-retrieve.png') });
+    await dialog.getByRole('button', { name: 'Skip Pending Data' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Skip pending data?' });
+    await confirm.getByText('will be lost for good').waitFor();
+    await confirm.getByRole('button', { name: 'Reset', exact: true }).click();
+    await expectHandedOver(dialog, user.id, 2);
+    const [skipped] = await t.sql<{ n: string }>(`select count(*) as n from audit_entries where user_id = ? and action = 'task.skip_pending_data'`, [user.id]);
+    expect(skipped?.n).toBe('1');
+  }, 60_000);
+
+  it('phone still uploading: waits for the device, then Retry Now once it has uploaded', async () => {
+    const user = await leaver(3, { pending: 3, checkedInSecondsAgo: 5 });
+    const dialog = await startReset(user.id, 3);
+    await dialog.getByText('Waiting for the device').waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, '07-waiting-for-device.png') });
+    // The app uploads its items and reports nothing pending (what POST /client/checkin records).
+    await t.sql(`update devices set pending_items = 0, last_checkin_at = now() where user_id = ?`, [user.id]);
+    await dialog.getByRole('button', { name: 'Retry Now' }).click();
+    await expectHandedOver(dialog, user.id, 3);
   }, 60_000);
 });

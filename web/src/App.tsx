@@ -2,7 +2,9 @@ import { AppShell, Button, Center, Group, Loader, NavLink, Text, Title } from '@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { sessionRequest, type Me } from './api/client.ts';
+import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { SignIn } from './pages/SignIn.tsx';
+import { UserDetail } from './pages/UserDetail.tsx';
 import { Users } from './pages/Users.tsx';
 import { ROLE_LABELS } from './labels.ts';
 
@@ -64,10 +66,13 @@ function Shell({ me }: { me: Me }) {
         ))}
       </AppShell.Navbar>
       <AppShell.Main>
-        <Routes>
-          <Route path="/users" element={<Users />} />
-          <Route path="*" element={<Navigate to="/users" replace />} />
-        </Routes>
+        <ErrorBoundary resetKey={location.pathname}>
+          <Routes>
+            <Route path="/users" element={<Users />} />
+            <Route path="/users/:id" element={<UserDetail />} />
+            <Route path="*" element={<Navigate to="/users" replace />} />
+          </Routes>
+        </ErrorBoundary>
       </AppShell.Main>
     </AppShell>
   );

@@ -1,7 +1,8 @@
-import { Button, Checkbox, Group, Loader, Pagination, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Anchor, Button, Checkbox, Group, Loader, Pagination, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { api, unwrap } from '../api/client.ts';
 import { BulkActionModal } from '../components/BulkActionModal.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
@@ -117,7 +118,11 @@ export function Users() {
               <Table.Td>
                 <Checkbox aria-label={`Select ${user.userName ?? user.extension ?? user.id}`} checked={selected.has(user.id)} onChange={() => toggle(user)} />
               </Table.Td>
-              <Table.Td>{personName(user) || <Text c="dimmed">(no name)</Text>}</Table.Td>
+              <Table.Td>
+                <Anchor component={Link} to={`/users/${user.id}`}>
+                  {personName(user) || '(no name)'}
+                </Anchor>
+              </Table.Td>
               <Table.Td>{user.userName}</Table.Td>
               <Table.Td>{user.extension}</Table.Td>
               <Table.Td>{user.department}</Table.Td>

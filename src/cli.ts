@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { OPERATOR_ROLES, type OperatorRole } from './lifecycle/statuses.ts';
 import { createLogger, type Logger } from './log.ts';
-import { startRuntime, type Roles } from './main.ts';
+import type { Roles } from './main.ts';
 import { DEFAULT_TENANT_NAME, TOKEN_KINDS, type TokenKind } from './store/entities/index.ts';
 import { provideDatabase } from './store/database.ts';
 import { migrate, openOrm, type Orm } from './store/orm.ts';
@@ -26,6 +26,9 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
   const run = (roles: Roles) => async () => {
     const config = loadConfig(env);
     const logger = createLogger(config.logLevel);
+    // Loaded only for the long-running commands: one-shot commands (token, operator, migrate)
+    // then start without the HTTP routers, bull-board and the rest.
+    const { startRuntime } = await import('./main.ts');
     const runtime = await startRuntime(config, roles, logger);
     stopOnSignals(runtime.stop, config, logger);
   };

@@ -12,6 +12,7 @@ import { startRelay } from './queue/relay.ts';
 import { installSchedules } from './queue/schedules.ts';
 import { openTaskQueues, type TaskQueues } from './queue/task-queues.ts';
 import { startWorkers } from './queue/workers.ts';
+import { createQueueMetricsCollector } from './queue/metrics.ts';
 import { provideDatabase, type DatabaseHandle } from './store/database.ts';
 import { migrate, openOrm, type Orm } from './store/orm.ts';
 import { ensureDefaultTenant } from './store/tenants.ts';
@@ -100,6 +101,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
     // metrics), so orchestrators can probe workers the same way.
     const app = createApp({
       logger,
+      beforeScrape: createQueueMetricsCollector({ orm, queues }),
       ...(roles.api ? { api: { config, logger, orm, queue, queues, mailer } } : {}),
       readiness: [
         { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },

@@ -8,6 +8,11 @@
  * share its event loop.
  *
  * Run: npm run bench:scim   (DATABASE_URL, else an embedded PostgreSQL; SECONDS=10 per phase)
+ * Diagnosis: BENCH_CPU_PROF=<dir> writes each server's V8 CPU profile; BENCH_ASYNC_COMMIT=1 runs
+ * the database with synchronous_commit off; BENCH_NO_WELCOME=1 creates without the welcome_email
+ * outbox row. Neither of the last two changed create throughput on the 2-core machine of issue 3:
+ * the cost is the number of round trips per create (token, BEGIN, revival probe, user, task,
+ * audit, read-back, COMMIT), which the in-memory reference does not pay.
  * Targets (issue 3): filtered GET at 100k within 1.3x of its time at 1k; create throughput at least
  * 0.8x of the in-memory scimmy-routers reference.
  */
@@ -236,6 +241,8 @@ async function main(): Promise<void> {
   try {
     // 1. Creates, turnover then the reference (each alone on the machine).
     const creator = await seedTenant(client, 'bench-create', 0);
+    // BENCH_NO_WELCOME: creates without the welcome_email outbox row (and its NOTIFY), for diagnosis.
+    if (process.env.BENCH_NO_WELCOME) await client.query(`update tenants set policy = '{"sendWelcomeOnScimCreate": false}' where id = $1`, [creator.tenantId]);
     let n = 0;
     const run = randomBytes(3).toString('hex');
     const createTurnover = await load({

@@ -127,6 +127,42 @@ describe.skipIf(!chromiumInstalled || !built)('operator console in Chromium', ()
     await page.getByRole('cell', { name: '(no name)' }).first().waitFor();
     expect(problems).toEqual([]);
   }, 60_000);
+
+  it('adds a user by hand and imports a CSV with one bad row, with per-row results (seed 004)', async () => {
+    await page.getByRole('link', { name: 'Add users' }).click();
+    await page.getByRole('heading', { name: 'Add users' }).waitFor();
+    await page.getByLabel('First Name, row 1', { exact: true }).fill('Kaylee');
+    await page.getByLabel('Last Name, row 1', { exact: true }).fill('Frye');
+    await page.getByLabel('Email, row 1', { exact: true }).fill('kaylee@example.org');
+    await page.getByLabel('Extension, row 1', { exact: true }).fill('301');
+    await page.getByRole('button', { name: 'Add a row' }).click();
+    await page.getByLabel('First Name, row 2', { exact: true }).fill('Jayne');
+    await page.getByLabel('Last Name, row 2', { exact: true }).fill('Cobb');
+    await page.getByLabel('Email, row 2', { exact: true }).fill('not-an-email');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByText('1 created, 1 not created').waitFor();
+    await page.getByText('created kaylee@example.org').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, '06-add-users.png') });
+    expect(await seriousViolations()).toEqual([]);
+    const [kaylee] = await t.sql<{ status: string; extension: string }>(`select status, extension from users where email = 'kaylee@example.org'`);
+    expect(kaylee).toEqual({ status: 'password_required', extension: '301' });
+    expect(await t.sql(`select 1 from users where email = 'not-an-email'`)).toEqual([]);
+  }, 60_000);
+
+  it('shows the work inbox and the audit trail; an office manager has no Settings', async () => {
+    await page.getByRole('link', { name: 'Work' }).click();
+    await page.getByRole('heading', { name: 'Work' }).waitFor();
+    await page.getByText('Nothing needs a person right now.').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, '07-work.png') });
+    expect(await seriousViolations()).toEqual([]);
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit' }).waitFor();
+    await page.getByRole('cell', { name: 'user.reset' }).first().waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, '08-audit.png') });
+    expect(await seriousViolations()).toEqual([]);
+    expect(await page.getByRole('link', { name: 'Settings' }).count()).toBe(0);
+    expect(problems).toEqual([]);
+  }, 60_000);
 });
 
 /**
@@ -195,6 +231,18 @@ describe.skipIf(!chromiumInstalled || !built)('Reset App Access in Chromium', ()
     await dialog.getByRole('button', { name: 'OK' }).click();
     expect(pageErrors).toEqual([]);
   }
+
+  it('shows an admin the settings with each choice explained, and creates a token shown once', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await page.getByText('must be made active by an administrator').waitFor();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.getByText('New token (shown once)').waitFor();
+    expect(await page.getByText(/^tov_scim_[A-Za-z0-9_-]{43}$/).count()).toBe(1);
+    await page.screenshot({ path: path.join(ARTIFACTS, '09-settings.png'), fullPage: true });
+    const { violations } = await new AxeBuilder({ page }).analyze();
+    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+  }, 60_000);
 
   it('phone online with nothing pending: resets at once and shows the new password with Copy', async () => {
     const user = await leaver(1, { pending: 0, checkedInSecondsAgo: 5 });

@@ -4,7 +4,11 @@ import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router'
 import { sessionRequest, type Me } from './api/client.ts';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { SignIn } from './pages/SignIn.tsx';
+import { AddUsers } from './pages/AddUsers.tsx';
+import { Audit } from './pages/Audit.tsx';
+import { Settings } from './pages/Settings.tsx';
 import { UserDetail } from './pages/UserDetail.tsx';
+import { Work } from './pages/Work.tsx';
 import { Users } from './pages/Users.tsx';
 import { ROLE_LABELS } from './labels.ts';
 
@@ -33,7 +37,14 @@ function Shell({ me }: { me: Me }) {
     queryClient.clear();
     queryClient.setQueryData(ME_KEY, null);
   };
-  const links = [{ to: '/users', label: 'Users' }];
+  const links = [
+    { to: '/users', label: 'Users' },
+    { to: '/add', label: 'Add users' },
+    { to: '/work', label: 'Work' },
+    { to: '/audit', label: 'Audit' },
+    // Office managers act on users; only admins change the tenant (seed 003 scopes).
+    ...(me.role === 'admin' ? [{ to: '/settings', label: 'Settings' }] : []),
+  ];
   return (
     <AppShell header={{ height: 56 }} navbar={{ width: 200, breakpoint: 'sm' }} padding="md">
       <AppShell.Header>
@@ -57,7 +68,8 @@ function Shell({ me }: { me: Me }) {
             key={link.to}
             href={`/console${link.to}`}
             label={link.label}
-            active={location.pathname.startsWith(link.to)}
+            variant="filled"
+            active={location.pathname === link.to || location.pathname.startsWith(`${link.to}/`)}
             onClick={(event) => {
               event.preventDefault();
               navigate(link.to);
@@ -70,6 +82,10 @@ function Shell({ me }: { me: Me }) {
           <Routes>
             <Route path="/users" element={<Users />} />
             <Route path="/users/:id" element={<UserDetail />} />
+            <Route path="/add" element={<AddUsers />} />
+            <Route path="/work" element={<Work />} />
+            <Route path="/audit" element={<Audit />} />
+            {me.role === 'admin' ? <Route path="/settings" element={<Settings />} /> : null}
             <Route path="*" element={<Navigate to="/users" replace />} />
           </Routes>
         </ErrorBoundary>

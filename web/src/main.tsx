@@ -1,6 +1,6 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
-import { createTheme, MantineProvider } from '@mantine/core';
+import { Alert, createTheme, MantineProvider, type CSSVariablesResolver } from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
@@ -11,7 +11,16 @@ import { ApiError } from './api/client.ts';
 
 // Darker shades than Mantine's defaults so white text on filled buttons and coloured text on light
 // backgrounds meet WCAG AA contrast (4.5:1), which the accessibility test checks.
-const theme = createTheme({ primaryShade: { light: 8, dark: 8 }, autoContrast: true });
+const theme = createTheme({
+  primaryShade: { light: 8, dark: 8 },
+  autoContrast: true,
+  components: {
+    // Alert titles default to the alert's colour on its own tint; black reads on every tint.
+    Alert: Alert.extend({ styles: { title: { color: 'var(--mantine-color-black)' } } }),
+  },
+});
+// Mantine's "dimmed" (descriptions, hints) is gray.6, under 4.5:1 on white; gray.7 is 8:1.
+const cssVariables: CSSVariablesResolver = (t) => ({ variables: {}, light: { '--mantine-color-dimmed': t.colors.gray[7]! }, dark: {} });
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -25,7 +34,7 @@ const queryClient = new QueryClient({
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <MantineProvider theme={theme} defaultColorScheme="light">
+    <MantineProvider theme={theme} cssVariablesResolver={cssVariables} defaultColorScheme="light">
       <Notifications position="top-right" />
       <QueryClientProvider client={queryClient}>
         <BrowserRouter basename="/console">

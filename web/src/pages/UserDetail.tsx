@@ -28,7 +28,7 @@ export function UserDetail() {
         <Title order={2}>{personName(u) || u.userName || '(no name)'}</Title>
         <StatusBadge status={u.status} />
       </Group>
-      <Text c="dimmed">
+      <Text c="gray.7">
         {u.userName} {u.extension ? `· ext. ${u.extension}` : ''} · {ROLE_LABELS[u.role]}
       </Text>
       <SimpleGrid cols={{ base: 1, md: 2 }}>
@@ -147,7 +147,7 @@ function Actions({ user, onChanged }: { user: User; onChanged: () => void }) {
             Delete
           </Button>
         </Group>
-        <Text size="sm" c="dimmed">
+        <Text size="sm" c="gray.7">
           Ban blocks access and keeps all history. Disable switches the account off until it is activated.
         </Text>
       </Stack>
@@ -308,7 +308,7 @@ function Devices({ userId }: { userId: string }) {
           ))}
         </Table.Tbody>
       </Table>
-      {!list.length && devices.isSuccess ? <Text c="dimmed">No devices.</Text> : null}
+      {!list.length && devices.isSuccess ? <Text c="gray.7">No devices.</Text> : null}
       <Text mt="sm" size="sm">
         Data:{' '}
         {Object.entries(data.data?.counts ?? {})

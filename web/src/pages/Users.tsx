@@ -69,9 +69,17 @@ export function Users() {
     <Stack>
       <Group justify="space-between">
         <Title order={2}>Users</Title>
-        <Button disabled={selected.size === 0} onClick={() => setBulkOpen(true)}>
-          Bulk Action{selected.size ? ` (${selected.size})` : ''}
-        </Button>
+        <Group>
+          <Button variant="default" component={Link} to="/add">
+            Add
+          </Button>
+          <Button variant="default" component={Link} to="/add#import">
+            Import
+          </Button>
+          <Button disabled={selected.size === 0} onClick={() => setBulkOpen(true)}>
+            Bulk Action{selected.size ? ` (${selected.size})` : ''}
+          </Button>
+        </Group>
       </Group>
       <Group>
         <TextInput
@@ -135,7 +143,7 @@ export function Users() {
         </Table.Tbody>
       </Table>
       {list.isPending ? <Loader aria-label="Loading users" /> : null}
-      {!list.isPending && !users.length && !list.error ? <Text c="dimmed">No users match.</Text> : null}
+      {!list.isPending && !users.length && !list.error ? <Text c="gray.7">No users match.</Text> : null}
       <Pagination
         total={pages}
         value={page}

@@ -1,0 +1,87 @@
+import { Anchor, Button, Group, Modal, Stack, Table, Text, Title } from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { api, unwrap } from '../api/client.ts';
+import type { Task } from '../api/operations.ts';
+import { ErrorNotice } from '../components/ErrorNotice.tsx';
+
+/** Work that needs a person (needs_decision, held, failed), as an inbox with its actions. */
+export function Work() {
+  const queryClient = useQueryClient();
+  const inbox = useQuery({
+    queryKey: ['tasks', 'inbox'],
+    queryFn: () => unwrap(api.GET('/tasks', { params: { query: { state: 'needs_decision,held,failed', limit: 100 } } })),
+    refetchInterval: 5000,
+  });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ['tasks'] });
+  const retry = useMutation({ mutationFn: (id: string) => unwrap(api.POST('/tasks/{id}/retry', { params: { path: { id } } })), onSuccess: refresh });
+  const skip = useMutation({
+    mutationFn: (id: string) => unwrap(api.POST('/tasks/{id}/skip-pending-data', { params: { path: { id } }, body: { confirmDataLoss: true } })),
+    onSuccess: () => {
+      setSkipping(null);
+      void refresh();
+    },
+  });
+  const [skipping, setSkipping] = useState<Task | null>(null);
+  const tasks = inbox.data?.tasks ?? [];
+  return (
+    <Stack>
+      <Title order={2}>Work</Title>
+      <ErrorNotice error={inbox.error ?? retry.error ?? skip.error} />
+      {inbox.isSuccess && !tasks.length ? <Text c="gray.7">Nothing needs a person right now.</Text> : null}
+      {tasks.length ? (
+        <Table aria-label="Tasks that need a person">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>User</Table.Th>
+              <Table.Th>Task</Table.Th>
+              <Table.Th>State</Table.Th>
+              <Table.Th>Why</Table.Th>
+              <Table.Th>Actions</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {tasks.map((task) => (
+              <Table.Tr key={task.id}>
+                <Table.Td>{task.userId ? <Anchor component={Link} to={`/users/${task.userId}`}>open user</Anchor> : '—'}</Table.Td>
+                <Table.Td>{task.type.replaceAll('_', ' ')}</Table.Td>
+                <Table.Td>{task.state.replaceAll('_', ' ')}</Table.Td>
+                <Table.Td>{task.reason ?? task.lastError}</Table.Td>
+                <Table.Td>
+                  <Group gap="xs">
+                    {task.state !== 'held' ? (
+                      <Button size="xs" variant="light" loading={retry.isPending && retry.variables === task.id} onClick={() => retry.mutate(task.id)}>
+                        Retry
+                      </Button>
+                    ) : null}
+                    {task.type === 'reset' && task.state === 'needs_decision' ? (
+                      <Button size="xs" color="red" variant="light" onClick={() => setSkipping(task)}>
+                        Skip Pending Data
+                      </Button>
+                    ) : null}
+                  </Group>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      ) : null}
+      {skipping ? (
+        <Modal opened onClose={() => setSkipping(null)} title="Skip pending data?" closeButtonProps={{ 'aria-label': 'Close dialog' }}>
+          <Stack>
+            <Text>Anything still on the user's devices will be lost for good. This is recorded in the audit trail.</Text>
+            <Group justify="flex-end">
+              <Button variant="default" onClick={() => setSkipping(null)}>
+                Back
+              </Button>
+              <Button color="red" loading={skip.isPending} onClick={() => skip.mutate(skipping.id)}>
+                Reset
+              </Button>
+            </Group>
+          </Stack>
+        </Modal>
+      ) : null}
+    </Stack>
+  );
+}

@@ -21,7 +21,7 @@ import { listScimUsers, userHandlers } from './users.ts';
  * handlers in a transaction. scimmy-routers serves discovery (/Schemas, /ResourceTypes,
  * /ServiceProviderConfig), /Bulk (501: not supported) and the 404 for unknown paths.
  */
-const BODY_LIMIT = '512kb';
+const BODY_LIMIT = '512kb'; // also bulk.maxPayloadSize in schemas.ts
 
 type ResourceName = 'User' | 'Group';
 type Operation = 'get' | 'list' | 'create' | 'replace' | 'patch' | 'delete';

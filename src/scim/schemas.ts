@@ -87,7 +87,8 @@ export function setServiceProviderConfig(documentationUri: string | undefined): 
     patch: true,
     filter: { supported: true, maxResults: MAX_RESULTS },
     changePassword: true,
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    // Unsupported; the size is the body limit, which scimmy-routers also reads for its parser.
+    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 512 * 1024 },
     sort: false,
     etag: false,
   });

@@ -82,4 +82,12 @@ describe('SCIM Groups', () => {
     await s.call('DELETE', `/Users/${b.id}`);
     expect(await memberIds(group.id)).toEqual([a.id]);
   });
+
+  it('parallel membership PATCHes to one group lose nothing (the group row is locked from read to commit)', async () => {
+    const users = await Promise.all(Array.from({ length: 12 }, () => s.createUser()));
+    const group = await newGroup('Crowd');
+    const replies = await Promise.all(users.map((u) => s.patch(`/Groups/${group.id}`, [{ op: 'add', path: 'members', value: [{ value: u.id }] }])));
+    expect(replies.map((r) => r.status)).toEqual(users.map(() => 204));
+    expect(await memberIds(group.id)).toEqual(users.map((u) => u.id).sort());
+  });
 });

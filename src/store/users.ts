@@ -40,6 +40,13 @@ export async function findUsersByIds(em: EntityManager, tenantId: string, ids: r
   return rows.map(normalise);
 }
 
+/**
+ * The searched text of a user: names (first and last adjacent, so "ada love" finds Ada Lovelace),
+ * user name, email and extension. The same expression carries the trigram index
+ * users_search_trgm_idx, so a search of 3 or more characters is an index lookup, not a scan.
+ */
+const USER_SEARCH_TEXT = `(coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(display_name, '') || ' ' || coalesce(user_name, '') || ' ' || coalesce(email, '') || ' ' || coalesce(extension, ''))`;
+
 export interface UserListQuery {
   tenantId: string;
   /** Without it, deleted users are left out: deleted means hidden from lists (DESIGN.md §2). */
@@ -66,11 +73,8 @@ export async function findUsers(em: EntityManager, query: UserListQuery): Promis
   }
   if (query.q?.trim()) {
     const like = `%${query.q.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(
-      `(first_name ilike ? or last_name ilike ? or display_name ilike ? or user_name ilike ? or email ilike ? or extension ilike ?
-        or concat_ws(' ', first_name, last_name) ilike ?)`,
-    );
-    params.push(like, like, like, like, like, like, like);
+    where.push(`${USER_SEARCH_TEXT} ilike ?`);
+    params.push(like);
   }
   if (query.after) {
     where.push('(created_at, id) > (?::timestamptz, ?::uuid)');

@@ -123,6 +123,13 @@ export const UserSchema = new EntitySchema<User>({
     { name: 'users_tenant_status_idx', properties: ['tenantId', 'status'] },
     { name: 'users_tenant_updated_at_idx', properties: ['tenantId', 'updatedAt', 'id'] },
     { name: 'users_tenant_extension_idx', properties: ['tenantId', 'extension'] },
+    // The admin user list pages in creation order (keyset on created_at, id).
+    { name: 'users_tenant_created_at_idx', properties: ['tenantId', 'createdAt', 'id'] },
+    // The admin search: one trigram index over every searched column (src/store/users.ts USER_SEARCH_TEXT).
+    {
+      name: 'users_search_trgm_idx',
+      expression: `create index "users_search_trgm_idx" on "users" using gin ((coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(display_name, '') || ' ' || coalesce(user_name, '') || ' ' || coalesce(email, '') || ' ' || coalesce(extension, '')) gin_trgm_ops)`,
+    },
   ],
   checks: [
     { name: 'users_failed_login_count_check', expression: 'failed_login_count >= 0' },

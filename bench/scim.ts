@@ -13,7 +13,10 @@
  * outbox row; CONNECTIONS=<n> changes the 32; BENCH_ONLY=create stops after the creates. Neither
  * asynchronous commit nor leaving out the welcome row changed create throughput on the shared
  * 2-core machine of issue 3, and 1 connection gave nearly the throughput of 32 (56 vs 66/s, the
- * server half idle): something on the database side serialises creates; not found yet.
+ * server half idle). BENCH_WAITS=1 samples pg_stat_activity during the creates: the sessions wait
+ * on the client (ClientRead) almost all the time, so each create is bound by its round trips times
+ * the loop latency of a loaded machine, over a pool of 10 connections (src/store/orm.ts); a pool
+ * of 30 gave about 1.6x the creates in one trial.
  * Targets (issue 3): filtered GET at 100k within 1.3x of its time at 1k; create throughput at least
  * 0.8x of the in-memory scimmy-routers reference.
  */
@@ -246,6 +249,15 @@ async function main(): Promise<void> {
     if (process.env.BENCH_NO_WELCOME) await client.query(`update tenants set policy = '{"sendWelcomeOnScimCreate": false}' where id = $1`, [creator.tenantId]);
     let n = 0;
     const run = randomBytes(3).toString('hex');
+    // BENCH_WAITS=1: what the database sessions wait on during the creates (sampled every 50 ms).
+    const waits = new Map<string, number>();
+    const sampler = process.env.BENCH_WAITS
+      ? setInterval(() => {
+          void client
+            .query(`select coalesce(wait_event_type || ':' || wait_event, state) as w, count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() group by 1`)
+            .then(({ rows }) => rows.forEach((r: { w: string; n: number }) => waits.set(r.w, (waits.get(r.w) ?? 0) + r.n)));
+        }, 50)
+      : undefined;
     const createTurnover = await load({
       url: turnover.url,
       token: creator.token,
@@ -254,6 +266,10 @@ async function main(): Promise<void> {
       expect: 201,
       next: () => ({ path: '/scim/v2/Users', body: createBody(`${run}.${n++}`) }),
     });
+    if (sampler) {
+      clearInterval(sampler);
+      console.log('database waits during creates (session samples):', JSON.stringify(Object.fromEntries([...waits].sort((a, b) => b[1] - a[1]))));
+    }
     const reference = await child(['--reference']);
     let r = 0;
     const createReference = await load({
@@ -306,11 +322,11 @@ async function main(): Promise<void> {
     });
     const [{ disabled }] = (await client.query(`select count(*)::int as disabled from users where tenant_id = $1 and status = 'disabled'`, [large.tenantId])).rows as [{ disabled: number }];
 
-    console.log(line('POST /Users, 32 connections (turnover)', createTurnover));
-    console.log(line('POST /Users, 32 connections (in-memory ref)', createReference));
+    console.log(line(`POST /Users, ${CONNECTIONS} connections (turnover)`, createTurnover));
+    console.log(line(`POST /Users, ${CONNECTIONS} connections (in-memory ref)`, createReference));
     console.log(line(`GET userName eq, 1,000 users, ${LOOKUP_CONNECTIONS} conn`, get1k));
     console.log(line(`GET userName eq, 100,000 users, ${LOOKUP_CONNECTIONS} conn`, get100k));
-    console.log(line('PATCH active=false, 32 connections', deactivate) + `  users disabled: ${disabled}`);
+    console.log(line(`PATCH active=false, ${CONNECTIONS} connections`, deactivate) + `  users disabled: ${disabled}`);
     const createRatio = createTurnover.rps / createReference.rps;
     const p50Ratio = get100k.p50 / Math.max(get1k.p50, 1);
     const meanRatio = get1k.rps / get100k.rps;

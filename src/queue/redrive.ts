@@ -236,9 +236,16 @@ async function promote(queue: Queue<JobData>, jobId: string): Promise<'promoted'
 
 /** Removes the task's job (if any). False when it is still there: a worker holds its lock. */
 async function removeJob(queue: Queue<JobData>, jobId: string): Promise<boolean> {
-  // The return code differs by backend (Redis answers 1 for a missing job, PostgreSQL 0), so look.
-  await queue.remove(jobId);
-  return !(await queue.getJob(jobId));
+  for (let poll = 0; ; poll++) {
+    // The return code differs by backend (Redis answers 1 for a missing job, PostgreSQL 0), so look.
+    await queue.remove(jobId);
+    const job = await queue.getJob(jobId);
+    if (!job) return true;
+    // The runner commits needs_decision or failed on the row a moment before BullMQ finishes the
+    // job, and an active job cannot be removed: give it that moment, as promote() does.
+    if (poll >= PARKING_POLLS || (await job.getState()) !== 'active') return false;
+    await new Promise((resolve) => setTimeout(resolve, PARKING_POLL_MS));
+  }
 }
 
 function audit(em: EntityManager, task: LockedTask, actor: string, action: string, details: Record<string, unknown>): void {

@@ -5,12 +5,6 @@ import type { QueueBackend } from './backend.ts';
 
 export type TaskQueues = Record<QueueName, Queue<JobData>>;
 
-/**
- * Job history lives in the task rows; BullMQ keeps recent jobs only, for the dashboard. Failed
- * jobs stay a week so an operator can still read them there.
- */
-const KEEP = { removeOnComplete: { age: 3600, count: 5000 }, removeOnFail: { age: 7 * 86_400 } } as const;
-
 export function openTaskQueues(backend: QueueBackend): TaskQueues {
   return Object.fromEntries(QUEUE_NAMES.map((name) => [name, backend.createQueue<JobData>(name)])) as TaskQueues;
 }
@@ -26,7 +20,7 @@ export function jobFor(task: { id: string; type: TaskType; tenantId: string }) {
       jobId: task.id,
       attempts: definition.attempts,
       backoff: { type: 'exponential', delay: definition.backoffMs, jitter: 0.5 },
-      ...KEEP,
+      // How long finished jobs stay is the backend's choice (its queues' defaultJobOptions).
     },
   };
 }

@@ -160,7 +160,7 @@ describe('welcome_email and force_password_reset', () => {
     expect(mailTo(sink, user.email!)).toHaveLength(1);
 
     // As if the job had been delivered again: the row back to pending with its result, the job gone.
-    await (await t.runtime.queues.mail.getJob(id))!.remove();
+    await (await t.runtime.queues.mail.getJob(id))?.remove(); // gone already where completed jobs are dropped
     await t.sql(`update tasks set state = 'pending', finished_at = null where id = ?`, [id]);
     const again = await t.waitForTask(id, ['succeeded']);
 

@@ -18,7 +18,7 @@ export interface OrmOptions {
   poolMax?: number;
 }
 
-export function ormConfig({ databaseUrl, logger, poolMax = 10 }: OrmOptions): Options {
+export function ormConfig({ databaseUrl, logger, poolMax = 20 }: OrmOptions): Options {
   return {
     clientUrl: databaseUrl,
     entities: ENTITIES,

@@ -9,6 +9,8 @@ import type { TaskProcessor } from './types.ts';
  */
 export const deprovisionProcessor: TaskProcessor<'deprovision'> = async (context) => {
   const { payload, task, em } = context;
+  // Released by an admin from the mass-deprovision guard: what the IdP asked for, per policy.
+  if (payload.idpEvent === 'scim_deactivate' || payload.idpEvent === 'scim_delete') return runLifecycleEvent(context, { type: payload.idpEvent });
   const outcome = await runLifecycleEvent(context, { type: 'deprovision', source: payload.source === 'scim' ? 'scim' : 'admin' });
   if (payload.chainReset) {
     em.create(TaskSchema, {

@@ -6,7 +6,13 @@ import type { TaskType } from '../src/lifecycle/tasks.ts';
  * creates a Task and every processor in jobs/ is type-checked against TaskPayloads.
  */
 export interface TaskPayloads {
-  deprovision: { chainReset?: boolean; resetOptions?: Partial<ResetOptions>; source?: 'scim' | 'schedule' | 'operator' };
+  deprovision: {
+    chainReset?: boolean;
+    resetOptions?: Partial<ResetOptions>;
+    source?: 'scim' | 'schedule' | 'operator';
+    /** An IdP deactivation or deletion held by the mass-deprovision guard: apply that event (per policy). */
+    idpEvent?: 'scim_deactivate' | 'scim_delete';
+  };
   ban: Record<string, never>;
   unban: Record<string, never>;
   disable: { by?: 'idp' | 'operator' };

@@ -1,5 +1,6 @@
 import SCIMMY from 'scimmy';
 import type { Policy } from '../lifecycle/policy.ts';
+import type { Logger } from '../log.ts';
 import type { EntityManager } from '../store/orm.ts';
 import { loadPolicy } from '../store/user-lifecycle.ts';
 
@@ -23,6 +24,8 @@ export interface ScimContext {
   /** An exception SCIMMY would have reported as 404; the router answers it as 5xx. */
   failure?: unknown;
   policy?: Policy;
+  /** For alerts that belong in the log (the deprovision guard tripping). */
+  logger?: Logger;
 }
 
 export async function policyOf(ctx: ScimContext): Promise<Policy> {

@@ -1,6 +1,9 @@
 import { applyLifecycleEvent } from '../store/user-lifecycle.ts';
 import { sqlIn } from '../store/sql.ts';
 import type { TaskPayloads } from '../../jobs/registry.ts';
+import { guardHolds } from '../lifecycle/deprovision-guard.ts';
+import type { Policy } from '../lifecycle/policy.ts';
+import { deprovisionGuardTrips } from '../metrics.ts';
 import { policyOf, type ScimContext } from './context.ts';
 import { scimError } from './errors.ts';
 
@@ -10,9 +13,9 @@ import { scimError } from './errors.ts';
  * (ctx.em): the status change, its effects, its audit entry and any task row commit with the SCIM
  * write or not at all; the outbox relay enqueues task rows after commit.
  *
- * The mass-deprovision guard (DESIGN.md §2, `deprovisionGuard`) hooks in here, at
- * applyIdpRequest: past its threshold, deactivations and deletions become `held` tasks for an
- * admin instead of applying inline. It is not built yet (a later issue).
+ * The mass-deprovision guard (DESIGN.md §2, `deprovisionGuard`, src/lifecycle/deprovision-guard.ts)
+ * sits at applyIdpRequest: past its limit, a deactivation or deletion becomes a `held` task for an
+ * admin instead of applying; the IdP is answered as usual and its requested state recorded.
  */
 export type IdpRequest =
   | { type: 'deactivate' }
@@ -23,7 +26,10 @@ export type IdpRequest =
 
 export async function applyIdpRequest(ctx: ScimContext, userId: string, request: IdpRequest): Promise<void> {
   const policy = await policyOf(ctx);
-  if (request.type === 'delete' && policy.onScimDelete === 'permanent_delete') {
+  if (request.type === 'reactivate' || request.type === 'revive') await cancelHeld(ctx, userId);
+  if ((request.type === 'deactivate' || request.type === 'delete') && (await mustHold(ctx, userId, policy))) {
+    await hold(ctx, userId, request.type === 'deactivate' ? 'scim_deactivate' : 'scim_delete');
+  } else if (request.type === 'delete' && policy.onScimDelete === 'permanent_delete') {
     await queuePurge(ctx, userId);
   } else {
     await applyInline(ctx, userId, request);
@@ -118,4 +124,76 @@ export async function scheduleTermination(ctx: ScimContext, userId: string, term
      on conflict do nothing`,
     [ctx.tenantId, userId, JSON.stringify(payload), ctx.actor, dedupeKey, terminationDate.toISOString()],
   );
+}
+
+/** Held IdP work is one live task per user (its dedupe key); the reason the inbox shows. */
+const HELD_KEY = (userId: string) => `idp-held:${userId}`;
+export const GUARD_REASON = 'deprovision_guard';
+
+/**
+ * Whether this deactivation or deletion must wait for an admin: it would cut off a user who can
+ * still sign in, and the IdP's deprovisionings applied or held within the window (audited as
+ * changes, or held tasks) already reach the limit. A per-tenant transaction lock makes parallel
+ * SCIM requests count one after another, so a burst cannot slip past the limit together.
+ */
+async function mustHold(ctx: ScimContext, userId: string, policy: Policy): Promise<boolean> {
+  const guard = policy.deprovisionGuard;
+  if (!guard.enabled) return false;
+  const sql = sqlIn(ctx.em);
+  const [user] = await sql<{ status: string }>(`select status from users where id = ?`, [userId]);
+  if (!user || !['active', 'inactive', 'password_required'].includes(user.status)) return false; // nothing left to cut off
+  await sql(`select pg_advisory_xact_lock(hashtext('deprovision-guard:' || ?::text))`, [ctx.tenantId]);
+  const [counts] = await sql<{ recent: string; active: string }>(
+    `select
+       (select count(*) from audit_entries
+         where tenant_id = ? and at > now() - make_interval(mins => ?) and actor like 'scim:%'
+           and action in ('user.scim_deactivate', 'user.scim_delete') and (details->>'changed')::boolean is true)
+       + (select count(*) from tasks
+           where tenant_id = ? and reason = ? and created_at > now() - make_interval(mins => ?)) as recent,
+       (select count(*) from users where tenant_id = ? and status in ('active', 'inactive', 'password_required')) as active`,
+    [ctx.tenantId, guard.windowMinutes, ctx.tenantId, GUARD_REASON, guard.windowMinutes, ctx.tenantId],
+  );
+  return guardHolds(guard, Number(counts!.recent), Number(counts!.active));
+}
+
+async function hold(ctx: ScimContext, userId: string, idpEvent: 'scim_deactivate' | 'scim_delete'): Promise<void> {
+  const sql = sqlIn(ctx.em);
+  const payload: TaskPayloads['deprovision'] = { source: 'scim', idpEvent };
+  // A user already held keeps one task; a later delete replaces a held deactivation's event.
+  const [task] = await sql<{ id: string }>(
+    `insert into tasks (id, tenant_id, user_id, type, state, reason, payload, actor, dedupe_key, run_at)
+     values (gen_random_uuid(), ?, ?, 'deprovision', 'held', ?, ?::jsonb, ?, ?, now())
+     on conflict (tenant_id, dedupe_key) where dedupe_key is not null and state not in ('succeeded', 'failed', 'cancelled')
+     do update set payload = excluded.payload, updated_at = now(), version = tasks.version + 1
+     returning id`,
+    [ctx.tenantId, userId, GUARD_REASON, JSON.stringify(payload), ctx.actor, HELD_KEY(userId)],
+  );
+  await sql(`insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) values (?, now(), ?, 'user.idp_change_held', ?, ?, ?::jsonb)`, [
+    ctx.tenantId,
+    ctx.actor,
+    userId,
+    task!.id,
+    JSON.stringify({ idpEvent, reason: GUARD_REASON }),
+  ]);
+  deprovisionGuardTrips.inc();
+  ctx.logger?.warn({ tenantId: ctx.tenantId, userId, taskId: task!.id, idpEvent }, 'deprovision guard: IdP change held for approval');
+}
+
+/** The IdP re-activated a user whose deprovisioning was held: nothing to approve any more. */
+async function cancelHeld(ctx: ScimContext, userId: string): Promise<void> {
+  const sql = sqlIn(ctx.em);
+  const cancelled = await sql<{ id: string }>(
+    `update tasks set state = 'cancelled', finished_at = now(), updated_at = now(), version = version + 1,
+        result = jsonb_build_object('cancelledBy', ?::text)
+      where tenant_id = ? and dedupe_key = ? and state = 'held' returning id`,
+    [ctx.actor, ctx.tenantId, HELD_KEY(userId)],
+  );
+  for (const { id } of cancelled) {
+    await sql(`insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) values (?, now(), ?, 'task.held_cancelled', ?, ?, '{}'::jsonb)`, [
+      ctx.tenantId,
+      ctx.actor,
+      userId,
+      id,
+    ]);
+  }
 }

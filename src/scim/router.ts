@@ -55,7 +55,7 @@ export function createScimRouter(context: ApiContext): Router {
       const write = name !== 'get' && name !== 'list';
       let ctx: ScimContext | undefined;
       const start = async (em: ScimContext['em']) => {
-        ctx = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy };
+        ctx = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy, logger: context.logger };
         return run(ctx, req);
       };
       try {

@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issuePasswordLink } from '../../src/store/password-links.ts';
 import { hashPassword } from '../../src/store/passwords.ts';
+import { insertApiToken } from '../../src/store/tokens.ts';
 import { createUserWithLifecycle } from '../../src/store/user-lifecycle.ts';
 import { chromiumInstalled, launchChromium, NO_CHROMIUM } from '../support/browser.ts';
 import { ROOT } from '../support/cli.ts';
@@ -242,6 +243,37 @@ describe.skipIf(!chromiumInstalled || !built)('Reset App Access in Chromium', ()
     await page.screenshot({ path: path.join(ARTIFACTS, '09-settings.png'), fullPage: true });
     const { violations } = await new AxeBuilder({ page }).analyze();
     expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+  }, 60_000);
+
+  it('shows held IdP deactivations in a banner and releases them on approval', async () => {
+    await t.sql(`update tenants set policy = policy || ?::jsonb where id = ?`, [
+      JSON.stringify({ deprovisionGuard: { enabled: true, maxCount: 1, maxPercent: 100, windowMinutes: 60 } }),
+      t.tenantId,
+    ]);
+    const em = t.runtime.orm.em.fork();
+    const { token } = insertApiToken(em, { tenantId: t.tenantId, kind: 'scim', actor: 'test' });
+    await em.flush();
+    const burst: Array<Awaited<ReturnType<typeof t.createUser>>> = [];
+    for (let n = 1; n <= 3; n++) burst.push(await t.createUser({ userName: `burst.${n}`, status: 'active', passwordHash: 'x' }));
+    for (const user of burst) {
+      const res = await fetch(`${t.runtime.url}/scim/v2/Users/${user.id}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', value: { active: false } }] }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const statuses = async () => Promise.all(burst.map(async (u) => (await t.getUser(u.id)).status));
+    expect(await statuses()).toEqual(['disabled', 'active', 'active']);
+    await page.goto(`${t.runtime.url}/console/users`);
+    await page.getByText('Identity provider changes held for approval').waitFor();
+    await page.getByRole('link', { name: 'Review them in Work' }).click();
+    await page.getByRole('heading', { name: 'Work' }).waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, '10-held.png') });
+    await page.getByRole('button', { name: 'Approve all held' }).click();
+    for (let i = 0; i < 100 && (await statuses()).some((s) => s !== 'disabled'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await statuses()).toEqual(['disabled', 'disabled', 'disabled']);
+    await t.sql(`update tenants set policy = policy - 'deprovisionGuard' where id = ?`, [t.tenantId]);
   }, 60_000);
 
   it('phone online with nothing pending: resets at once and shows the new password with Copy', async () => {

@@ -6,7 +6,10 @@ import { CORE_USER, TURNOVER, uniqueName, useScim } from './scim.helpers.ts';
 /** What the SCIM requests do to the lifecycle: statuses via the one transition, audit entries and task rows in the same transaction. */
 describe('SCIM lifecycle wiring', () => {
   const s = useScim('scim_lifecycle');
-  const setPolicy = (policy: Record<string, unknown>) => s.t.sql(`update tenants set policy = ?::jsonb where id = ?`, [JSON.stringify(policy), s.t.tenantId]);
+  // These tests deactivate many users of one small tenant on purpose: the mass-deprovision guard
+  // (scim.guard.test.ts) is off here unless a test turns it on.
+  const setPolicy = (policy: Record<string, unknown>) =>
+    s.t.sql(`update tenants set policy = ?::jsonb where id = ?`, [JSON.stringify({ deprovisionGuard: { enabled: false }, ...policy }), s.t.tenantId]);
   const audit = (userId: string) =>
     s.t.sql<{ action: string; actor: string; task_id: string | null; details: Record<string, unknown> }>(
       `select action, actor, task_id, details from audit_entries where user_id = ? order by id`,

@@ -1,5 +1,8 @@
 import { AppShell, Button, Center, Group, Loader, NavLink, Text, Title } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Alert, Anchor } from '@mantine/core';
+import { Link } from 'react-router';
+import { api, unwrap } from './api/client.ts';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { sessionRequest, type Me } from './api/client.ts';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
@@ -78,12 +81,13 @@ function Shell({ me }: { me: Me }) {
         ))}
       </AppShell.Navbar>
       <AppShell.Main>
+        {me.role === 'admin' ? <HeldBanner /> : null}
         <ErrorBoundary resetKey={location.pathname}>
           <Routes>
             <Route path="/users" element={<Users />} />
             <Route path="/users/:id" element={<UserDetail />} />
             <Route path="/add" element={<AddUsers />} />
-            <Route path="/work" element={<Work />} />
+            <Route path="/work" element={<Work canApprove={me.role === 'admin'} />} />
             <Route path="/audit" element={<Audit />} />
             {me.role === 'admin' ? <Route path="/settings" element={<Settings />} /> : null}
             <Route path="*" element={<Navigate to="/users" replace />} />
@@ -91,5 +95,26 @@ function Shell({ me }: { me: Me }) {
         </ErrorBoundary>
       </AppShell.Main>
     </AppShell>
+  );
+}
+
+/** Admins see at once when the mass-deprovision guard holds IdP work for their approval. */
+function HeldBanner() {
+  const held = useQuery({
+    queryKey: ['tasks', 'held'],
+    queryFn: () => unwrap(api.GET('/tasks', { params: { query: { state: 'held', limit: 100 } } })),
+    refetchInterval: 15_000,
+  });
+  const n = held.data?.tasks.length ?? 0;
+  if (!n) return null;
+  return (
+    <Alert color="red" title="Identity provider changes held for approval" mb="md" role="alert">
+      The identity provider deactivated or deleted more users than the mass-deprovision guard allows ({n}
+      {held.data?.nextCursor ? '+' : ''} held).{' '}
+      <Anchor component={Link} to="/work">
+        Review them in Work
+      </Anchor>
+      .
+    </Alert>
   );
 }

@@ -3,6 +3,7 @@ import { TASK_STATES, TASK_TYPES } from '../../lifecycle/tasks.ts';
 import { retryTaskNow, skipPendingData, type RedriveRefusalCode, type RedriveResult } from '../../queue/redrive.ts';
 import type { TaskQueues } from '../../queue/task-queues.ts';
 import type { Orm } from '../../store/orm.ts';
+import { decideHeldTasks } from '../../store/held-tasks.ts';
 import { findTaskById, findTasks, type TaskRecord } from '../../store/tasks.ts';
 import { RequestError } from '../errors.ts';
 import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } from './route.ts';
@@ -164,4 +165,34 @@ export function taskRoutes(define: DefineRoute, { orm, queues }: { orm: Orm; que
         operator.tenantId,
       ),
   });
+
+  const heldDecision = z
+    .object({
+      /** The held tasks to decide; absent: every held task of the tenant. */
+      taskIds: z.array(z.uuid()).min(1).max(10_000).optional(),
+    })
+    .strict()
+    .openapi('HeldDecision');
+  const heldResult = z.object({ taskIds: z.array(z.uuid()) }).openapi('HeldDecided');
+  for (const decision of ['approve', 'reject'] as const) {
+    define({
+      method: 'post',
+      path: `/tasks/held/${decision}`,
+      tag: 'Tasks',
+      role: 'admin',
+      summary: decision === 'approve' ? 'Approve held IdP deprovisioning' : 'Reject held IdP deprovisioning',
+      description:
+        decision === 'approve'
+          ? 'Work the mass-deprovision guard held (reason deprovision_guard) runs now: the listed tasks, or all held ones. Audited as task.held_approved.'
+          : 'Held work is cancelled: the users keep access and stay marked as differing from the IdP. Audited as task.held_rejected.',
+      body: heldDecision,
+      responses: { 200: { description: 'The tasks that were held and are now decided.', schema: heldResult } },
+      handler: async ({ body, operator }) => ({
+        status: 200,
+        body: await orm.em.fork().transactional((em) =>
+          decideHeldTasks(em, { tenantId: operator.tenantId, taskIds: body.taskIds ?? null, decision, actor: operator.actor }),
+        ),
+      }),
+    });
+  }
 }

@@ -7,7 +7,7 @@ import type { Task } from '../api/operations.ts';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 
 /** Work that needs a person (needs_decision, held, failed), as an inbox with its actions. */
-export function Work() {
+export function Work({ canApprove }: { canApprove: boolean }) {
   const queryClient = useQueryClient();
   const inbox = useQuery({
     queryKey: ['tasks', 'inbox'],
@@ -23,12 +23,28 @@ export function Work() {
       void refresh();
     },
   });
+  const decide = useMutation({
+    mutationFn: ({ decision, taskIds }: { decision: 'approve' | 'reject'; taskIds?: string[] }) =>
+      unwrap(decision === 'approve' ? api.POST('/tasks/held/approve', { body: taskIds ? { taskIds } : {} }) : api.POST('/tasks/held/reject', { body: taskIds ? { taskIds } : {} })),
+    onSuccess: refresh,
+  });
   const [skipping, setSkipping] = useState<Task | null>(null);
   const tasks = inbox.data?.tasks ?? [];
   return (
     <Stack>
       <Title order={2}>Work</Title>
-      <ErrorNotice error={inbox.error ?? retry.error ?? skip.error} />
+      <ErrorNotice error={inbox.error ?? retry.error ?? skip.error ?? decide.error} />
+      {canApprove && tasks.some((t) => t.state === 'held') ? (
+        <Group>
+          <Text>Held by the mass-deprovision guard: the identity provider asked to cut these users off.</Text>
+          <Button size="xs" color="red" loading={decide.isPending} onClick={() => decide.mutate({ decision: 'approve' })}>
+            Approve all held
+          </Button>
+          <Button size="xs" variant="default" loading={decide.isPending} onClick={() => decide.mutate({ decision: 'reject' })}>
+            Reject all held
+          </Button>
+        </Group>
+      ) : null}
       {inbox.isSuccess && !tasks.length ? <Text c="gray.7">Nothing needs a person right now.</Text> : null}
       {tasks.length ? (
         <Table aria-label="Tasks that need a person">
@@ -54,6 +70,16 @@ export function Work() {
                       <Button size="xs" variant="light" loading={retry.isPending && retry.variables === task.id} onClick={() => retry.mutate(task.id)}>
                         Retry
                       </Button>
+                    ) : null}
+                    {task.state === 'held' && canApprove ? (
+                      <>
+                        <Button size="xs" color="red" variant="light" onClick={() => decide.mutate({ decision: 'approve', taskIds: [task.id] })}>
+                          Approve
+                        </Button>
+                        <Button size="xs" variant="default" onClick={() => decide.mutate({ decision: 'reject', taskIds: [task.id] })}>
+                          Reject
+                        </Button>
+                      </>
                     ) : null}
                     {task.type === 'reset' && task.state === 'needs_decision' ? (
                       <Button size="xs" color="red" variant="light" onClick={() => setSkipping(task)}>

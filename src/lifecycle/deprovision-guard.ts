@@ -1,0 +1,25 @@
+import type { Policy } from './policy.ts';
+
+/**
+ * The mass-deprovision guard (DESIGN.md §2, issue 7). A misconfigured IdP scoping rule or HR
+ * export can deactivate or delete a whole company in minutes; past the tenant's limit within its
+ * window, the effects of further IdP-driven deactivations and deletions wait as `held` tasks for
+ * an admin's approval. The IdP is still answered as it expects (its requested state is recorded).
+ *
+ * The limit is the smaller of `maxCount` and `maxPercent` of the users who can sign in (at least
+ * one), so a small tenant is protected by the percentage and a large one by the count.
+ */
+export type DeprovisionGuard = Policy['deprovisionGuard'];
+
+export function guardLimit(guard: DeprovisionGuard, activeUsers: number): number {
+  const byPercent = Math.max(1, Math.floor((activeUsers * guard.maxPercent) / 100));
+  return Math.min(guard.maxCount, byPercent);
+}
+
+/**
+ * Whether one more IdP deprovisioning, after `recent` ones (applied or held) within the window,
+ * must be held.
+ */
+export function guardHolds(guard: DeprovisionGuard, recent: number, activeUsers: number): boolean {
+  return guard.enabled && recent + 1 > guardLimit(guard, activeUsers);
+}

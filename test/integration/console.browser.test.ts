@@ -286,7 +286,7 @@ describe.skipIf(!chromiumInstalled || !built)('Reset App Access in Chromium', ()
     const user = await leaver(2, { pending: 4, checkedInSecondsAgo: 3600 });
     const dialog = await startReset(user.id, 2);
     await dialog.getByText('Unable to Retrieve Results').waitFor({ timeout: 20_000 });
-    await page.screenshot({ path: path.join(ARTIFACTS, '06-unable-to-retrieve.png') });
+    await page.screenshot({ path: path.join(ARTIFACTS, '11-unable-to-retrieve.png') });
     await dialog.getByRole('button', { name: 'Skip Pending Data' }).click();
     const confirm = page.getByRole('dialog', { name: 'Skip pending data?' });
     await confirm.getByText('will be lost for good').waitFor();
@@ -300,7 +300,7 @@ describe.skipIf(!chromiumInstalled || !built)('Reset App Access in Chromium', ()
     const user = await leaver(3, { pending: 3, checkedInSecondsAgo: 5 });
     const dialog = await startReset(user.id, 3);
     await dialog.getByText('Waiting for the device').waitFor({ timeout: 20_000 });
-    await page.screenshot({ path: path.join(ARTIFACTS, '07-waiting-for-device.png') });
+    await page.screenshot({ path: path.join(ARTIFACTS, '12-waiting-for-device.png') });
     // The app uploads its items and reports nothing pending (what POST /client/checkin records).
     await t.sql(`update devices set pending_items = 0, last_checkin_at = now() where user_id = ?`, [user.id]);
     await dialog.getByRole('button', { name: 'Retry Now' }).click();

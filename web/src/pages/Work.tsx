@@ -29,6 +29,11 @@ export function Work({ canApprove }: { canApprove: boolean }) {
     onSuccess: refresh,
   });
   const [skipping, setSkipping] = useState<Task | null>(null);
+  const operations = useQuery({
+    queryKey: ['operations'],
+    queryFn: () => unwrap(api.GET('/operations', { params: { query: { limit: 20 } } })),
+    refetchInterval: (query) => (query.state.data?.operations.some((o) => o.state === 'running') ? 1000 : 10_000),
+  });
   const tasks = inbox.data?.tasks ?? [];
   return (
     <Stack>
@@ -87,6 +92,36 @@ export function Work({ canApprove }: { canApprove: boolean }) {
                       </Button>
                     ) : null}
                   </Group>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      ) : null}
+      <Title order={3} size="h4">
+        Operations
+      </Title>
+      <ErrorNotice error={operations.error} />
+      {operations.isSuccess && !operations.data.operations.length ? <Text c="gray.7">No operations yet.</Text> : null}
+      {operations.data?.operations.length ? (
+        <Table aria-label="Recent operations">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Started</Table.Th>
+              <Table.Th>Action</Table.Th>
+              <Table.Th>By</Table.Th>
+              <Table.Th>Progress</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {operations.data.operations.map((o) => (
+              <Table.Tr key={o.id}>
+                <Table.Td>{new Date(o.createdAt).toLocaleString()}</Table.Td>
+                <Table.Td>{o.action.replaceAll('_', ' ')}</Table.Td>
+                <Table.Td>{o.actor}</Table.Td>
+                <Table.Td>
+                  {o.state === 'completed' ? 'completed' : 'running'}: {o.counts.succeeded} succeeded, {o.counts.failed} failed, {o.counts.waiting} waiting,{' '}
+                  {o.counts.running + o.counts.queued} to run, of {o.counts.total}
                 </Table.Td>
               </Table.Tr>
             ))}

@@ -13,32 +13,18 @@
  * the confirmed operation 1.6 s (one insert of 10,000 task rows), its progress view 0.3 s.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startRuntime } from '../src/main.ts';
-import { ensureDatabase, startEmbeddedPostgres, type DatabaseHandle } from '../src/store/database.ts';
+import { ensureDatabase } from '../src/store/database.ts';
+import { benchServer } from './support.ts';
 import { insertApiToken } from '../src/store/tokens.ts';
 
 const count = Number(process.argv[2] ?? 10_000);
 const logger = createLogger('warn');
 
-async function server(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<void> }> {
-  if (process.env.DATABASE_URL) return { handle: { url: process.env.DATABASE_URL, embedded: false, stop: async () => {} }, cleanup: async () => {} };
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'turnover-bench-admin-'));
-  await fs.chmod(dir, 0o755);
-  const handle = await startEmbeddedPostgres({ dir: path.join(dir, 'data'), database: 'postgres', logger });
-  return {
-    handle,
-    cleanup: async () => {
-      await handle.stop();
-      await fs.rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Median of `runs` timings of `fn`, in milliseconds, and the last answer. */
 async function time<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: number; last: T }> {
@@ -53,7 +39,7 @@ async function time<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: number
   return { ms: times[Math.floor(times.length / 2)]!, last };
 }
 
-const { handle, cleanup } = await server();
+const { handle, cleanup } = await benchServer('admin', logger);
 const dbName = `turnover_bench_admin_${randomBytes(3).toString('hex')}`;
 const url = new URL(handle.url);
 url.pathname = `/${dbName}`;

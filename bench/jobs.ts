@@ -10,13 +10,12 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
-import fs from 'node:fs/promises';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startRuntime } from '../src/main.ts';
-import { ensureDatabase, startEmbeddedPostgres, type DatabaseHandle } from '../src/store/database.ts';
+import { ensureDatabase } from '../src/store/database.ts';
+import { benchServer } from './support.ts';
 
 const count = Number(process.argv[2] ?? 10_000);
 const concurrency = process.env.WORKER_CONCURRENCY ?? '32';
@@ -33,16 +32,6 @@ async function redisAvailable(url: string): Promise<boolean> {
   });
 }
 
-async function server(): Promise<{ handle: DatabaseHandle; cleanup: () => Promise<void> }> {
-  if (process.env.DATABASE_URL) return { handle: { url: process.env.DATABASE_URL, embedded: false, stop: async () => {} }, cleanup: async () => {} };
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'turnover-bench-jobs-'));
-  await fs.chmod(dir, 0o755);
-  const handle = await startEmbeddedPostgres({ dir: path.join(dir, 'data'), database: 'postgres', logger });
-  return { handle, cleanup: async () => {
-    await handle.stop();
-    await fs.rm(dir, { recursive: true, force: true });
-  } };
-}
 
 async function run(backend: 'postgres' | 'redis', serverUrl: string, redisUrl: string | undefined) {
   const dbName = `turnover_bench_${backend}_${randomBytes(3).toString('hex')}`;
@@ -112,7 +101,7 @@ async function run(backend: 'postgres' | 'redis', serverUrl: string, redisUrl: s
   }
 }
 
-const { handle, cleanup } = await server();
+const { handle, cleanup } = await benchServer('jobs', logger);
 console.log(`node ${process.version}, ${os.cpus().length} cpus, ${count} reset tasks per backend`);
 try {
   await run('postgres', handle.url, undefined);

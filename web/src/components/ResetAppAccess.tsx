@@ -6,6 +6,7 @@ import { getOperation, runOperation, waitForOperation } from '../api/operations.
 import type { User } from '../labels.ts';
 import { Credentials } from '../pages/UserDetail.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
+import { SkipPendingDataConfirm } from './SkipPendingDataConfirm.tsx';
 
 type Phase =
   | { name: 'start' }
@@ -152,19 +153,7 @@ export function ResetAppAccess({ user, onClose }: { user: User; onClose: () => v
         ) : null}
       </Stack>
       {confirmSkip && task ? (
-        <Modal opened onClose={() => setConfirmSkip(false)} title="Skip pending data?" closeButtonProps={{ 'aria-label': 'Close dialog' }}>
-          <Stack>
-            <Text>Anything still on the user's devices ({pending} item(s) last reported) will be lost for good. This is recorded in the audit trail.</Text>
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setConfirmSkip(false)}>
-                Back
-              </Button>
-              <Button color="red" loading={skip.isPending} onClick={() => skip.mutate(task.taskId)}>
-                Reset
-              </Button>
-            </Group>
-          </Stack>
-        </Modal>
+        <SkipPendingDataConfirm pending={pending} busy={skip.isPending} onConfirm={() => skip.mutate(task.taskId)} onBack={() => setConfirmSkip(false)} />
       ) : null}
     </Modal>
   );

@@ -1,10 +1,11 @@
-import { Anchor, Button, Group, Modal, Stack, Table, Text, Title } from '@mantine/core';
+import { Anchor, Button, Group, Stack, Table, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, unwrap } from '../api/client.ts';
 import type { Task } from '../api/operations.ts';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
+import { SkipPendingDataConfirm } from '../components/SkipPendingDataConfirm.tsx';
 
 /** Work that needs a person (needs_decision, held, failed), as an inbox with its actions. */
 export function Work({ canApprove }: { canApprove: boolean }) {
@@ -128,21 +129,7 @@ export function Work({ canApprove }: { canApprove: boolean }) {
           </Table.Tbody>
         </Table>
       ) : null}
-      {skipping ? (
-        <Modal opened onClose={() => setSkipping(null)} title="Skip pending data?" closeButtonProps={{ 'aria-label': 'Close dialog' }}>
-          <Stack>
-            <Text>Anything still on the user's devices will be lost for good. This is recorded in the audit trail.</Text>
-            <Group justify="flex-end">
-              <Button variant="default" onClick={() => setSkipping(null)}>
-                Back
-              </Button>
-              <Button color="red" loading={skip.isPending} onClick={() => skip.mutate(skipping.id)}>
-                Reset
-              </Button>
-            </Group>
-          </Stack>
-        </Modal>
-      ) : null}
+      {skipping ? <SkipPendingDataConfirm busy={skip.isPending} onConfirm={() => skip.mutate(skipping.id)} onBack={() => setSkipping(null)} /> : null}
     </Stack>
   );
 }

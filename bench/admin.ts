@@ -7,7 +7,7 @@
  *
  * Run: npx tsx bench/admin.ts [count]   (DATABASE_URL or an embedded PostgreSQL)
  *
- * Measured (2026-11-28, 2 shared cores, embedded PostgreSQL, 10,000 users): first page 64 ms,
+ * Measured (2026-11-28, 2 shared cores, embedded PostgreSQL, 10,000 users, before the trigram index): first page 64 ms,
  * search 107 ms (ILIKE over six columns: a sequential scan of the tenant, fine at this size; a
  * trigram index is the next step), mid-list page 19 ms (keyset), dry run of 10,000 resets 1.2 s,
  * the confirmed operation 1.6 s (one insert of 10,000 task rows), its progress view 0.3 s.

@@ -47,6 +47,9 @@ export async function findUsersByIds(em: EntityManager, tenantId: string, ids: r
  */
 const USER_SEARCH_TEXT = `(coalesce(first_name, '') || ' ' || coalesce(last_name, '') || ' ' || coalesce(display_name, '') || ' ' || coalesce(user_name, '') || ' ' || coalesce(email, '') || ' ' || coalesce(extension, ''))`;
 
+/** Matches a search collects from the trigram index before it prefers the ordered walk. */
+const SEARCH_BUDGET = 2000;
+
 export interface UserListQuery {
   tenantId: string;
   /** Without it, deleted users are left out: deleted means hidden from lists (DESIGN.md §2). */
@@ -80,11 +83,27 @@ export async function findUsers(em: EntityManager, query: UserListQuery): Promis
     where.push('(created_at, id) > (?::timestamptz, ?::uuid)');
     params.push(query.after.createdAt, query.after.id);
   }
-  const rows = await sqlIn(em)<UserRecord>(
-    `select ${USER_COLUMNS} from users where ${where.join(' and ')} order by created_at, id limit ?`,
-    [...params, query.limit + 1],
-  );
-  return { users: rows.slice(0, query.limit).map(normalise), hasMore: rows.length > query.limit };
+  const sql = sqlIn(em);
+  const page = (rows: UserRecord[]) => ({ users: rows.slice(0, query.limit).map(normalise), hasMore: rows.length > query.limit });
+  if (query.q?.trim()) {
+    // A selective search ("turing 77", an e-mail) is fastest from the trigram index, then sorted;
+    // an unselective one ("ad") is fastest walking the creation-order index until a page is full.
+    // The planner cannot tell them apart (it guesses ~1% for any ILIKE), so take the trigram path
+    // with a budget: under SEARCH_BUDGET matches it holds every one and the page is exact; at the
+    // budget, matches are dense and the ordered walk finds a page at once. (bench/console.ts:
+    // "turing 77" at 100,000 users went from 119 ms to 3 ms; "lovelace" stays at 1 ms.)
+    const hits = await sql<UserRecord & { hitCount: string }>(
+      `with hits as materialized (select ${USER_COLUMNS} from users where ${where.join(' and ')} limit ${SEARCH_BUDGET})
+       select *, (select count(*) from hits) as "hitCount" from hits order by "createdAt", id limit ?`,
+      [...params, query.limit + 1],
+    );
+    if (!hits.length || Number(hits[0]!.hitCount) < SEARCH_BUDGET) return page(hits.map(({ hitCount: _, ...row }) => row as UserRecord));
+  }
+  const rows = await sql<UserRecord>(`select ${USER_COLUMNS} from users where ${where.join(' and ')} order by created_at, id limit ?`, [
+    ...params,
+    query.limit + 1,
+  ]);
+  return page(rows);
 }
 
 /** Fields an operator edits directly (not status, not secrets). */

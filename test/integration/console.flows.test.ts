@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
+import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/store/passwords.ts';
@@ -65,6 +66,7 @@ describe.skipIf(!chromiumInstalled || !built)('console flows in Chromium', () =>
     await dialog.getByLabel('First Name for 402').fill('Shepherd');
     await dialog.getByLabel('Last Name for 402').fill('Book');
     await page.screenshot({ path: path.join(ARTIFACTS, '13-recycle.png') });
+    expect(await seriousViolations(page)).toEqual([]);
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.getByText('The following actions will take place').waitFor();
     await dialog.getByRole('button', { name: 'Save' }).click();
@@ -135,6 +137,15 @@ describe.skipIf(!chromiumInstalled || !built)('console flows in Chromium', () =>
     });
     expect(login.status).toBe(200);
     await page.screenshot({ path: path.join(ARTIFACTS, '14-user.png'), fullPage: true });
+    await dialog.getByRole('button', { name: 'Close' }).first().click();
+    expect(await seriousViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
   }, 90_000);
 });
+
+async function seriousViolations(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+}

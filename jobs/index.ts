@@ -4,6 +4,7 @@ import { deleteUserProcessor } from './delete.ts';
 import { deprovisionProcessor } from './deprovision.ts';
 import { disableProcessor } from './disable.ts';
 import { forcePasswordResetProcessor } from './force-password-reset.ts';
+import { guardAlertProcessor } from './guard-alert.ts';
 import { inactivitySweepProcessor } from './inactivity-sweep.ts';
 import { purgeProcessor } from './purge.ts';
 import { recycleProcessor } from './recycle.ts';
@@ -28,4 +29,5 @@ export const PROCESSORS: TaskProcessors = {
   welcome_email: welcomeEmailProcessor,
   force_password_reset: forcePasswordResetProcessor,
   inactivity_sweep: inactivitySweepProcessor,
+  guard_alert: guardAlertProcessor,
 };

@@ -26,6 +26,7 @@ export interface TaskPayloads {
   welcome_email: { purpose?: 'welcome' | 'recovery' };
   force_password_reset: { sendRecoveryEmail?: boolean };
   inactivity_sweep: Record<string, never>;
+  guard_alert: Record<string, never>;
 }
 
 /** Queues: lifecycle work, and mail apart from it so 10,000 resets never delay a welcome email. */
@@ -55,6 +56,7 @@ export const TASK_DEFINITIONS: { readonly [T in TaskType]: TaskDefinition } = {
   welcome_email: { queue: 'mail', attempts: 10, backoffMs: 10_000 },
   force_password_reset: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
   inactivity_sweep: { queue: 'lifecycle', attempts: 3, backoffMs: 60_000 },
+  guard_alert: { queue: 'mail', attempts: 10, backoffMs: 10_000 },
 };
 
 /** What the queue carries: only the key. The task row holds the payload and the truth. */

@@ -16,6 +16,8 @@ export const TASK_TYPES = [
   'welcome_email',
   'force_password_reset',
   'inactivity_sweep',
+  /** Tells a tenant's admins that the mass-deprovision guard is holding IdP work. */
+  'guard_alert',
 ] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 

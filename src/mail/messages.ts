@@ -108,3 +108,29 @@ export function formatUtc(date: Date): string {
 function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+export interface GuardAlertInput {
+  tenant: string;
+  heldCount: number;
+  /** The console's Work screen, where held work is approved or rejected. */
+  workUrl: string;
+}
+
+/** To a tenant's admins: the mass-deprovision guard is holding IdP deactivations or deletions. */
+export function guardAlertMessage(input: GuardAlertInput): MailContent {
+  const subject = `turnover: ${input.heldCount} identity-provider deprovisioning${input.heldCount === 1 ? '' : 's'} held for your approval`;
+  const lines = [
+    `The identity provider of tenant ${input.tenant} deactivated or deleted more users than the mass-deprovision guard allows.`,
+    `${input.heldCount} change${input.heldCount === 1 ? ' is' : 's are'} held: those users keep their access until an admin decides.`,
+    'If this is a misconfigured scoping rule or HR export, reject the held work and fix the identity provider; if it is intended, approve it.',
+  ];
+  const text = [...lines, '', `Review it here: ${input.workUrl}`, ''].join('\n');
+  const html = [
+    '<!doctype html>',
+    '<html><body style="font-family: sans-serif; line-height: 1.5">',
+    ...lines.map((line) => `<p>${escapeHtml(line)}</p>`),
+    `<p><a href="${escapeHtml(input.workUrl)}">Review the held work</a></p>`,
+    '</body></html>',
+  ].join('\n');
+  return { subject, text, html };
+}

@@ -129,6 +129,8 @@ export async function scheduleTermination(ctx: ScimContext, userId: string, term
 /** Held IdP work is one live task per user (its dedupe key); the reason the inbox shows. */
 const HELD_KEY = (userId: string) => `idp-held:${userId}`;
 export const GUARD_REASON = 'deprovision_guard';
+/** How long the alert waits to gather a burst of held changes into one e-mail. */
+const GUARD_ALERT_DELAY_SECONDS = 30;
 
 /**
  * Whether this deactivation or deletion must wait for an admin: it would cut off a user who can
@@ -175,6 +177,12 @@ async function hold(ctx: ScimContext, userId: string, idpEvent: 'scim_deactivate
     task!.id,
     JSON.stringify({ idpEvent, reason: GUARD_REASON }),
   ]);
+  // One live alert per tenant, due shortly, so a burst of held changes is one e-mail to the admins.
+  await sql(
+    `insert into tasks (id, tenant_id, type, payload, actor, dedupe_key, run_at)
+     values (gen_random_uuid(), ?, 'guard_alert', '{}', ?, 'guard-alert', now() + make_interval(secs => ?)) on conflict do nothing`,
+    [ctx.tenantId, ctx.actor, GUARD_ALERT_DELAY_SECONDS],
+  );
   deprovisionGuardTrips.inc();
   ctx.logger?.warn({ tenantId: ctx.tenantId, userId, taskId: task!.id, idpEvent }, 'deprovision guard: IdP change held for approval');
 }

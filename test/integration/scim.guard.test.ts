@@ -42,6 +42,8 @@ describe('mass-deprovision guard', () => {
     );
     expect(held.map((h) => h.user_id)).toEqual(users.slice(3, 6).map((u) => u.id));
     expect(held[0]).toMatchObject({ type: 'deprovision', reason: 'deprovision_guard', payload: { source: 'scim', idpEvent: 'scim_deactivate' } });
+    // The admins get one e-mail for the burst (a guard_alert task due shortly), not one per user.
+    expect(await s.t.sql(`select state from tasks where type = 'guard_alert'`)).toEqual([{ state: 'pending' }]);
     // A second deactivation of a held user keeps one held task.
     await deactivate(users[3].id);
     expect((await s.t.sql(`select 1 from tasks where state = 'held' and user_id = ?`, [users[3].id])).length).toBe(1);

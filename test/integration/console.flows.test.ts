@@ -141,6 +141,26 @@ describe.skipIf(!chromiumInstalled || !built)('console flows in Chromium', () =>
     expect(await seriousViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
   }, 90_000);
+
+  it('works by keyboard alone: select rows, open Bulk Action, move through it, close with Escape', async () => {
+    await page.goto(`${t.runtime.url}/console/users`);
+    await page.getByRole('heading', { name: 'Users' }).waitFor();
+    await page.getByLabel('Search').focus();
+    await page.keyboard.type('jayne');
+    await page.getByLabel('Select jayne', { exact: true }).focus();
+    await page.keyboard.press('Space');
+    expect(await page.getByLabel('Select jayne', { exact: true }).isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Bulk Action (1)' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Bulk User Actions' });
+    await dialog.waitFor();
+    // Focus is trapped inside the modal: Tab moves among its controls only.
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Tab');
+    expect(await dialog.evaluate((el) => el.contains(document.activeElement))).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });
 
 async function seriousViolations(page: Page): Promise<string[]> {

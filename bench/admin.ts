@@ -12,14 +12,9 @@
  * trigram index is the next step), mid-list page 19 ms (keyset), dry run of 10,000 resets 1.2 s,
  * the confirmed operation 1.6 s (one insert of 10,000 task rows), its progress view 0.3 s.
  */
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startRuntime } from '../src/main.ts';
-import { ensureDatabase } from '../src/store/database.ts';
-import { benchServer } from './support.ts';
+import { benchServer, openBench } from './support.ts';
 import { insertApiToken } from '../src/store/tokens.ts';
 
 const count = Number(process.argv[2] ?? 10_000);
@@ -40,19 +35,8 @@ async function time<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: number
 }
 
 const { handle, cleanup } = await benchServer('admin', logger);
-const dbName = `turnover_bench_admin_${randomBytes(3).toString('hex')}`;
-const url = new URL(handle.url);
-url.pathname = `/${dbName}`;
-await ensureDatabase(url.toString(), dbName);
-const runtime = await startRuntime(
-  loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: url.toString(), LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench-${dbName}}`, DATA_DIR: os.tmpdir() }),
-  { api: true, relay: false, workers: false },
-  logger,
-);
-const client = new pg.Client({ connectionString: url.toString() });
-await client.connect();
+const { runtime, client, tenantId, close } = await openBench(handle.url, 'admin', { DATA_DIR: os.tmpdir() }, { api: true, relay: false, workers: false }, logger);
 try {
-  const [{ id: tenantId }] = (await client.query(`select id from tenants where name = 'default'`)).rows as [{ id: string }];
   await client.query(
     `insert into users (id, tenant_id, user_name, first_name, last_name, email, extension, status, password_hash, status_changed_at, created_at)
      select gen_random_uuid(), $1, 'bench.' || g || '@example.org', 'Bench', 'User ' || g, 'bench.' || g || '@example.org', (10000 + g)::text,
@@ -100,7 +84,6 @@ try {
   console.log(`  confirmed: ${count} task rows        ${run.ms.toFixed(1)}`);
   console.log(`  GET /admin/operations/:id (${count}) ${progress.ms.toFixed(1)}`);
 } finally {
-  await client.end();
-  await runtime.stop();
+  await close();
   await cleanup();
 }

@@ -7,18 +7,13 @@
  * must be built: npm run build:console)
  * Target (issue 7): p99 under 100 ms for both, initial JavaScript under 300 kB gzipped.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startRuntime } from '../src/main.ts';
-import { ensureDatabase } from '../src/store/database.ts';
 import { insertApiToken } from '../src/store/tokens.ts';
-import { benchServer, percentiles } from './support.ts';
+import { benchServer, openBench, percentiles } from './support.ts';
 
 const count = Number(process.argv[2] ?? 100_000);
 const runs = 200;
@@ -35,19 +30,14 @@ async function initialJavaScript(): Promise<{ files: string[]; gzipBytes: number
 }
 
 const { handle, cleanup } = await benchServer('console', logger);
-const dbName = `turnover_bench_console_${randomBytes(3).toString('hex')}`;
-const url = new URL(handle.url);
-url.pathname = `/${dbName}`;
-await ensureDatabase(url.toString(), dbName);
-const runtime = await startRuntime(
-  loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: url.toString(), LOG_LEVEL: 'warn', DATA_DIR: await fs.mkdtemp(path.join(os.tmpdir(), 'turnover-bench-console-data-')) }),
+const { runtime, client, tenantId, close } = await openBench(
+  handle.url,
+  'console',
+  { DATA_DIR: await fs.mkdtemp(path.join(os.tmpdir(), 'turnover-bench-console-data-')) },
   { api: true, relay: false, workers: false },
   logger,
 );
-const client = new pg.Client({ connectionString: url.toString() });
-await client.connect();
 try {
-  const [{ id: tenantId }] = (await client.query(`select id from tenants where name = 'default'`)).rows as [{ id: string }];
   const first = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Margaret', 'Niklaus'];
   const last = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Hamilton', 'Wirth'];
   await client.query(
@@ -79,7 +69,6 @@ try {
   for (const [q, p] of searches) console.log(`GET /admin/users?q=${q}:`.padEnd(36) + ms(p));
   console.log(`initial JavaScript: ${(js.gzipBytes / 1024).toFixed(1)} kB gzipped (${js.files.join(', ')})`);
 } finally {
-  await client.end();
-  await runtime.stop();
+  await close();
   await cleanup();
 }

@@ -7,15 +7,10 @@
  * REDIS_URL, else 127.0.0.1:6379 when it answers, else PostgreSQL backend only)
  * Target (issue 4): under 10 s on Redis and under 20 s on the PostgreSQL backend, 2 cores.
  */
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
-import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startRuntime } from '../src/main.ts';
-import { ensureDatabase } from '../src/store/database.ts';
-import { benchServer } from './support.ts';
+import { benchServer, openBench } from './support.ts';
 
 const count = Number(process.argv[2] ?? 10_000);
 const concurrency = process.env.WORKER_CONCURRENCY ?? '32';
@@ -34,19 +29,14 @@ async function redisAvailable(url: string): Promise<boolean> {
 
 
 async function run(backend: 'postgres' | 'redis', serverUrl: string, redisUrl: string | undefined) {
-  const dbName = `turnover_bench_${backend}_${randomBytes(3).toString('hex')}`;
-  const url = new URL(serverUrl);
-  url.pathname = `/${dbName}`;
-  await ensureDatabase(url.toString(), dbName);
-  const runtime = await startRuntime(
-    loadConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: url.toString(), REDIS_URL: redisUrl, WORKER_CONCURRENCY: concurrency, LOG_LEVEL: 'warn', QUEUE_PREFIX: `{bench-${dbName}}` }),
+  const { client, tenantId, close } = await openBench(
+    serverUrl,
+    backend,
+    { REDIS_URL: redisUrl, WORKER_CONCURRENCY: concurrency },
     { api: false, relay: true, workers: true },
     logger,
   );
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
   try {
-    const [{ id: tenantId }] = (await client.query(`select id from tenants where name = 'default'`)).rows as [{ id: string }];
     // Users with something for a reset to clear: a voicemail, a custom contact, a number, an app.
     await client.query(
       `insert into users (id, tenant_id, user_name, first_name, last_name, email, extension, status, password_hash, status_changed_at)
@@ -96,8 +86,7 @@ async function run(backend: 'postgres' | 'redis', serverUrl: string, redisUrl: s
         ` (concurrency ${concurrency}, failed ${failed}, users reset ${check[0].reset}, numbers freed ${check[0].freed})`,
     );
   } finally {
-    await client.end();
-    await runtime.stop();
+    await close();
   }
 }
 

@@ -54,7 +54,7 @@ export async function findLiveOperatorSession(em: EntityManager, token: string):
     last_name: string | null;
   }>(
     `with live as (
-       select s.id
+       select s.id, s.tenant_id, t.name as tenant_name, u.id as user_id, u.user_name, u.role, u.first_name, u.last_name, s.last_seen_at
          from operator_sessions s
          join users u on u.id = s.user_id
          join tenants t on t.id = s.tenant_id
@@ -63,11 +63,9 @@ export async function findLiveOperatorSession(em: EntityManager, token: string):
           and u.role in ('office_manager', 'admin') and u.status in ('active', 'inactive')
      ), touched as (
        update operator_sessions set last_seen_at = now()
-        where id in (select id from live) and last_seen_at < now() - make_interval(secs => ?)
-       returning id
+        where id in (select id from live where last_seen_at < now() - make_interval(secs => ?))
      )
-     select s.id, s.tenant_id, t.name as tenant_name, u.id as user_id, u.user_name, u.role, u.first_name, u.last_name
-       from live l join operator_sessions s on s.id = l.id join users u on u.id = s.user_id join tenants t on t.id = s.tenant_id`,
+     select id, tenant_id, tenant_name, user_id, user_name, role, first_name, last_name from live`,
     [hashToken(token), DEFAULT_POLICY.sessionIdleMinutes, TOUCH_AFTER_SECONDS],
   );
   if (!row) return null;

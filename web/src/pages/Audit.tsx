@@ -1,8 +1,9 @@
-import { Button, Group, Stack, Table, TextInput, Title } from '@mantine/core';
+import { Button, Group, Stack, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../api/client.ts';
+import { AuditTable } from '../components/AuditTable.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 
 /** The audit trail, newest first, filtered by user, actor, action and time. */
@@ -34,30 +35,7 @@ export function Audit() {
         <TextInput label="Until" type="datetime-local" value={filters.until} onChange={set('until')} />
       </Group>
       <ErrorNotice error={audit.error} />
-      <Table aria-label="Audit trail" striped>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>When</Table.Th>
-            <Table.Th>Action</Table.Th>
-            <Table.Th>Actor</Table.Th>
-            <Table.Th>User</Table.Th>
-            <Table.Th>Details</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {(audit.data?.entries ?? []).map((e) => (
-            <Table.Tr key={e.id}>
-              <Table.Td>{new Date(e.at).toLocaleString()}</Table.Td>
-              <Table.Td>{e.action}</Table.Td>
-              <Table.Td>{e.actor}</Table.Td>
-              <Table.Td>{e.userId}</Table.Td>
-              <Table.Td>
-                <code>{JSON.stringify(e.details)}</code>
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <AuditTable entries={audit.data?.entries ?? []} label="Audit trail" withUserAndDetails />
       <Group>
         <Button variant="default" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>
           Newer

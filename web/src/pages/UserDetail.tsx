@@ -5,6 +5,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../api/client.ts';
 import { runOperation, waitForOperation, type OperationRequest } from '../api/operations.ts';
+import { AuditTable } from '../components/AuditTable.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { ResetAppAccess } from '../components/ResetAppAccess.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
@@ -327,24 +328,7 @@ function History({ userId }: { userId: string }) {
         History
       </Title>
       <ErrorNotice error={audit.error} />
-      <Table aria-label="History">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>When</Table.Th>
-            <Table.Th>What</Table.Th>
-            <Table.Th>Who</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {(audit.data?.entries ?? []).map((e) => (
-            <Table.Tr key={e.id}>
-              <Table.Td>{new Date(e.at).toLocaleString()}</Table.Td>
-              <Table.Td>{e.action}</Table.Td>
-              <Table.Td>{e.actor}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <AuditTable entries={audit.data?.entries ?? []} label="History" />
     </Card>
   );
 }

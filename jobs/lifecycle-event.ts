@@ -14,15 +14,17 @@ export async function runLifecycleEvent(
   event: LifecycleEvent,
   options: { locked?: LockedUserRow } = {},
 ): Promise<TaskOutcome> {
-  const { task, em } = context;
+  const { task, em, batch } = context;
   if (!task.userId) throw new UnrecoverableError(`${task.type} task has no user`);
+  // In a batch the runner has locked the user already; its write then goes with the batch's.
+  const locked = options.locked ?? (batch?.user?.tenant_id === task.tenantId ? batch.user : undefined);
   const applied = await applyLifecycleEvent(em, {
     tenantId: task.tenantId,
     userId: task.userId,
     event,
     actor: task.actor,
     taskId: task.id,
-    ...options,
+    ...(locked ? { locked, defer: batch?.writes } : {}),
   });
   if (!applied.ok) throw new UnrecoverableError(`${applied.refusal.code}: ${applied.refusal.message}`);
   return {

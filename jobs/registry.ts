@@ -39,24 +39,29 @@ export interface TaskDefinition {
   attempts: number;
   /** First retry delay; doubles each attempt, with jitter. */
   backoffMs: number;
+  /**
+   * Database-only work that may share a transaction with other tasks of its kind (group commit,
+   * src/queue/run-task.ts). Not for tasks that talk to the outside world (mail) or sweep a tenant.
+   */
+  batch: boolean;
 }
 
 export const TASK_DEFINITIONS: { readonly [T in TaskType]: TaskDefinition } = {
-  deprovision: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
-  ban: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
-  unban: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
-  disable: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
-  activate: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
-  unlock: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
-  delete: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
-  purge: { queue: 'lifecycle', attempts: 8, backoffMs: 5_000 },
-  reset: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
-  recycle: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
+  deprovision: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000, batch: true },
+  ban: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000, batch: true },
+  unban: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000, batch: true },
+  disable: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000, batch: true },
+  activate: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000, batch: true },
+  unlock: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000, batch: true },
+  delete: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000, batch: true },
+  purge: { queue: 'lifecycle', attempts: 8, backoffMs: 5_000, batch: true },
+  reset: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000, batch: true },
+  recycle: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000, batch: true },
   // Mail servers refuse for minutes at a time; spread the retries out further.
-  welcome_email: { queue: 'mail', attempts: 10, backoffMs: 10_000 },
-  force_password_reset: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000 },
-  inactivity_sweep: { queue: 'lifecycle', attempts: 3, backoffMs: 60_000 },
-  guard_alert: { queue: 'mail', attempts: 10, backoffMs: 10_000 },
+  welcome_email: { queue: 'mail', attempts: 10, backoffMs: 10_000, batch: false },
+  force_password_reset: { queue: 'lifecycle', attempts: 8, backoffMs: 2_000, batch: true },
+  inactivity_sweep: { queue: 'lifecycle', attempts: 3, backoffMs: 60_000, batch: false },
+  guard_alert: { queue: 'mail', attempts: 10, backoffMs: 10_000, batch: false },
 };
 
 /** What the queue carries: only the key. The task row holds the payload and the truth. */

@@ -3,26 +3,9 @@ import { decidePendingData, type PendingDataDecision } from '../src/lifecycle/pe
 import { resolvePolicy } from '../src/lifecycle/policy.ts';
 import { transition, type LifecycleEvent } from '../src/lifecycle/transition.ts';
 import { insertAuditEntry } from '../src/store/audit.ts';
-import type { DeviceKind } from '../src/store/entities/index.ts';
-import { sqlIn } from '../src/store/sql.ts';
-import type { LockedUserRow } from '../src/store/user-lifecycle.ts';
+import { lockTaskUsers } from '../src/store/task-users.ts';
 import { runLifecycleEvent } from './lifecycle-event.ts';
 import type { TaskProcessor } from './types.ts';
-
-interface UserRow extends LockedUserRow {
-  now: Date | string;
-  devices: DeviceJson[];
-}
-
-/** An app device as json_build_object gives it (timestamps as ISO text). */
-interface DeviceJson {
-  id: string;
-  kind: DeviceKind;
-  name: string | null;
-  pendingItems: number;
-  lastCheckinAt: string | null;
-  removedAt: string | null;
-}
 
 /**
  * Reset a seat (DESIGN.md §2): clear exactly the selected data, keep the extension, status
@@ -40,22 +23,12 @@ export const resetProcessor: TaskProcessor<'reset'> = async (context) => {
   if (!task.userId) throw new UnrecoverableError('reset task has no user');
   const event: LifecycleEvent = { type: 'reset', options: payload.options ?? {} };
 
-  // One round trip (this runs for each of 10,000 resets): the user, locked for the whole task so
-  // no check-in or recycle slips between the check and the reset, the tenant's policy, the
-  // database's clock (check-ins are stamped with it, so the online window compares like with
-  // like) and the user's app devices. NO KEY UPDATE, as applyLifecycleEvent takes it again below.
-  const [user] = await sqlIn(em)<UserRow>(
-    `select u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, u.version, t.policy, now() as now,
-            coalesce((select json_agg(json_build_object('id', d.id, 'kind', d.kind, 'name', d.name, 'pendingItems', d.pending_items,
-                                                        'lastCheckinAt', d.last_checkin_at, 'removedAt', d.removed_at)
-                                      order by d.created_at, d.id)
-                        from devices d where d.user_id = u.id and d.kind in ('mobile_app', 'desktop_app')), '[]'::json) as devices
-       from users u join tenants t on t.id = u.tenant_id
-      where u.id = ? and u.tenant_id = ? for no key update of u`,
-    [task.userId, task.tenantId],
-  );
+  // The user locked for the whole task, so no check-in or recycle slips between the check and the
+  // reset, with the policy, the database's clock and the app devices: read by the runner with the
+  // rest of its batch, else here (one round trip either way).
+  const user = context.batch ? context.batch.user : (await lockTaskUsers(em, [task.userId])).get(task.userId);
   // A reset that will be refused fails now, with its refusal, rather than after waiting on a phone.
-  if (!user) return runLifecycleEvent(context, event);
+  if (!user || user.tenant_id !== task.tenantId) return runLifecycleEvent(context, event);
   const lifecycleUser = {
     status: user.status,
     disabledBy: user.disabled_by,

@@ -4,6 +4,8 @@ import type { Logger } from '../src/log.ts';
 import type { Mailer } from '../src/mail/transport.ts';
 import type { TaskType } from '../src/lifecycle/tasks.ts';
 import type { Task } from '../src/store/entities/index.ts';
+import type { TaskUserRow } from '../src/store/task-users.ts';
+import type { DeferredWrites } from '../src/store/user-lifecycle.ts';
 import type { JobData, TaskPayloads } from './registry.ts';
 
 /** What a processor decides about its task; the runner writes it to the task row. */
@@ -26,6 +28,13 @@ export interface TaskContext<T extends TaskType> {
    */
   persistNow<T>(fn: (em: EntityManager) => Promise<T>): Promise<T>;
   job: Job<JobData>;
+  /**
+   * Set when the task runs in a batch with others (group commit, src/queue/run-task.ts): its user
+   * already locked and read by the runner (null: no such user), and the batch's writes to hand the
+   * lifecycle write to. Processors that apply one lifecycle event get both through
+   * runLifecycleEvent.
+   */
+  batch?: { user: TaskUserRow | null; writes: DeferredWrites };
   mailer: Mailer;
   publicUrl: string;
   logger: Logger;

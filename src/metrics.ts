@@ -36,6 +36,13 @@ export const taskDuration = new Histogram({
   registers: [registry],
 });
 
+export const taskBatchSize = new Histogram({
+  name: 'turnover_task_batch_size',
+  help: 'Lifecycle tasks committed together in one transaction (group commit); 1 when load is low.',
+  buckets: [1, 2, 4, 8, 16, 32, 64],
+  registers: [registry],
+});
+
 export const queueDepth = new Gauge({
   name: 'turnover_queue_depth',
   help: 'Jobs per queue and BullMQ state, read at scrape time.',

@@ -4,11 +4,14 @@ import { TASK_DEFINITIONS, type JobData } from '../../jobs/registry.ts';
 import type { TaskOutcome, TaskProcessor, TaskProcessors } from '../../jobs/types.ts';
 import type { TaskType } from '../lifecycle/tasks.ts';
 import type { Logger } from '../log.ts';
-import { taskDuration, tasksFinished } from '../metrics.ts';
+import { taskBatchSize, taskDuration, tasksFinished } from '../metrics.ts';
 import type { Mailer } from '../mail/transport.ts';
-import { TaskSchema, type Task } from '../store/entities/index.ts';
+import type { Task } from '../store/entities/index.ts';
 import { isPermanentDatabaseError } from '../store/errors.ts';
 import type { Orm } from '../store/orm.ts';
+import { pgArray, sqlIn } from '../store/sql.ts';
+import { lockTaskUsers } from '../store/task-users.ts';
+import { DeferredWrites } from '../store/user-lifecycle.ts';
 
 export interface RunTaskDependencies {
   orm: Orm;
@@ -22,62 +25,195 @@ export interface RunTaskDependencies {
 const CLAIMABLE = ['pending', 'enqueued', 'running', 'waiting_for_device'];
 
 /**
- * Runs one job: claims its task row, runs the processor and records the outcome in the same
+ * Group commit. Jobs that arrive while earlier ones are still being written wait and then go
+ * together: one claim statement, one transaction for the lifecycle tasks among them, one outcome
+ * statement, one commit. A reset is two statements of its own; BEGIN, claim, outcome and COMMIT
+ * (and the commit's WAL flush) are shared by the batch, which is what 10,000 resets are made of
+ * (bench/jobs.ts). At low load a job goes alone on the next tick, so nothing waits for company.
+ */
+const MAX_BATCH = 64;
+/** Batches written at once (each holds one connection); arrivals meanwhile form the next one. */
+const MAX_IN_FLIGHT = 2;
+
+/** A job as BullMQ handed it over (the token proves the lock, for moveToDelayed). */
+interface Delivery {
+  job: Job<JobData>;
+  token: string | undefined;
+}
+
+interface Waiting extends Delivery {
+  resolve(value: Record<string, unknown>): void;
+  reject(error: unknown): void;
+}
+
+interface Claimed extends Delivery {
+  task: Task;
+}
+
+export interface TaskRunner {
+  /** The BullMQ processor: resolves when the job's task has run (and its outcome is committed). */
+  run(job: Job<JobData>, token: string | undefined): Promise<Record<string, unknown>>;
+}
+
+/**
+ * Runs jobs: claims each job's task row, runs the processor and records the outcome in the same
  * transaction as the processor's changes, so a task is `succeeded` exactly when its effects are
  * committed. A job whose task is already finished, held or cancelled does nothing: that is what
  * makes a duplicate delivery harmless.
+ *
+ * Task types marked `batch` in the registry share a transaction with the others of their batch. If
+ * anything in that transaction fails (a refusal, a conflict), it is rolled back whole and each of
+ * its tasks runs again alone, so one task's failure never touches another's outcome.
  */
-export async function runTask(job: Job<JobData>, token: string | undefined, deps: RunTaskDependencies): Promise<Record<string, unknown>> {
-  const { orm, logger } = deps;
-  const claimed = await claimTask(orm.em.fork(), job.data.taskId);
-  if (!claimed) return { skipped: true };
-  const log = logger.child({ taskId: claimed.id, type: claimed.type, attempt: claimed.attempts });
-  // The registry pairs each type with its own processor; here the pairing is erased to run it.
-  const processor = deps.processors[claimed.type] as TaskProcessor<TaskType> | undefined;
+export function createTaskRunner(deps: RunTaskDependencies): TaskRunner {
+  const waiting: Waiting[] = [];
+  let inFlight = 0;
+  let scheduled = false;
 
+  const schedule = () => {
+    if (scheduled || inFlight >= MAX_IN_FLIGHT || waiting.length === 0) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      while (inFlight < MAX_IN_FLIGHT && waiting.length > 0) {
+        inFlight++;
+        void runTogether(waiting.splice(0, MAX_BATCH), deps).finally(() => {
+          inFlight--;
+          schedule();
+        });
+      }
+    });
+  };
+
+  return {
+    run(job, token) {
+      // The job's name is its task's type (src/queue/task-queues.ts); the claimed row confirms it.
+      const type = job.name as TaskType;
+      if (!TASK_DEFINITIONS[type]?.batch || !deps.processors[type]) return runAlone({ job, token }, deps);
+      return new Promise((resolve, reject) => {
+        waiting.push({ job, token, resolve, reject });
+        schedule();
+      });
+    },
+  };
+}
+
+function settle(waiting: Waiting, result: Promise<Record<string, unknown>>): Promise<void> {
+  return result.then(waiting.resolve, waiting.reject);
+}
+
+function contextFor(claimed: Claimed, em: EntityManager, deps: RunTaskDependencies, log: Logger) {
+  return {
+    task: claimed.task,
+    payload: claimed.task.payload as never,
+    em,
+    persistNow: <T>(fn: (em: EntityManager) => Promise<T>) => deps.orm.em.fork().transactional(fn),
+    job: claimed.job,
+    mailer: deps.mailer,
+    publicUrl: deps.publicUrl,
+    logger: log,
+  };
+}
+
+function loggerFor(task: Task, deps: RunTaskDependencies): Logger {
+  return deps.logger.child({ taskId: task.id, type: task.type, attempt: task.attempts });
+}
+
+/**
+ * The batch's lifecycle tasks in one transaction, claimed in it too: the claim, the effects and
+ * the outcomes commit together (one WAL flush). On any failure, each task runs again alone.
+ */
+async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise<void> {
+  if (batch.length === 1) return settle(batch[0]!, runAlone(batch[0]!, deps));
+  let done: Array<{ claimed: Claimed & { waiting: Waiting }; outcome: TaskOutcome; endTimer: () => void; log: Logger }>;
+  let skipped: Waiting[];
+  try {
+    ({ done, skipped } = await deps.orm.em.fork().transactional(async (em) => {
+      const tasks = await claimTasks(em, batch.map((w) => w.job.data.taskId));
+      const claimed = batch.flatMap((w) => {
+        const task = tasks.get(w.job.data.taskId);
+        return task ? [{ waiting: w, job: w.job, token: w.token, task }] : [];
+      });
+      // Every user locked and read in one statement (in id order: no deadlock between batches),
+      // and every lifecycle write in one more. A user with two tasks here would have the second
+      // decided on a stale row, so such a batch runs each task's statements in turn instead.
+      const userIds = claimed.map((c) => c.task.userId).filter((id): id is string => !!id);
+      const distinct = new Set(userIds).size === claimed.length;
+      const users = distinct ? await lockTaskUsers(em, userIds) : undefined;
+      const writes = new DeferredWrites();
+      const results = [];
+      for (const c of claimed) {
+        if (!TASK_DEFINITIONS[c.task.type].batch) throw new Error(`task ${c.task.id} is not of the job's type`);
+        const endTimer = taskDuration.startTimer({ type: c.task.type });
+        const log = loggerFor(c.task, deps);
+        const processor = deps.processors[c.task.type] as TaskProcessor<TaskType>;
+        const batch = users ? { user: users.get(c.task.userId!) ?? null, writes } : undefined;
+        results.push({ claimed: c, outcome: await processor({ ...contextFor(c, em, deps, log), ...(batch ? { batch } : {}) }), endTimer, log });
+      }
+      await writes.run(em);
+      await recordOutcomes(em, results.map((r) => [r.claimed.task.id, r.outcome]));
+      return { done: results, skipped: batch.filter((w) => !tasks.has(w.job.data.taskId)) };
+    }));
+  } catch (error) {
+    deps.logger.debug({ err: error, tasks: batch.length }, 'batch rolled back; its tasks run one by one');
+    await Promise.all(batch.map((w) => settle(w, runAlone(w, deps))));
+    return;
+  }
+  taskBatchSize.observe(done.length);
+  for (const w of skipped) w.resolve({ skipped: true });
+  await Promise.all(done.map((r) => settle(r.claimed.waiting, finish(r.claimed, r.outcome, r.endTimer, r.log))));
+}
+
+/**
+ * One task: claimed on its own (the attempt counts, and operators see it running, even if the
+ * worker dies before the outcome), run in its own transaction, with the failure bookkeeping.
+ */
+async function runAlone({ job, token }: Delivery, deps: RunTaskDependencies): Promise<Record<string, unknown>> {
+  const task = (await claimTasks(deps.orm.em.fork(), [job.data.taskId])).get(job.data.taskId);
+  if (!task) return { skipped: true };
+  const claimed: Claimed = { job, token, task };
+  const log = loggerFor(task, deps);
+  // The registry pairs each type with its own processor; here the pairing is erased to run it.
+  const processor = deps.processors[task.type] as TaskProcessor<TaskType> | undefined;
   // Per attempt: its duration, and the state it ended in (`retry` when it will run again).
-  const endTimer = taskDuration.startTimer({ type: claimed.type });
+  const endTimer = taskDuration.startTimer({ type: task.type });
   let outcome: TaskOutcome;
   try {
-    if (!processor) throw new UnrecoverableError(`no processor for task type ${claimed.type}`);
-    outcome = await orm.em.fork().transactional(async (em) => {
-      const result = await processor({
-        task: claimed,
-        payload: claimed.payload as never,
-        em,
-        persistNow: (fn) => orm.em.fork().transactional(fn),
-        job,
-        mailer: deps.mailer,
-        publicUrl: deps.publicUrl,
-        logger: log,
-      });
-      await recordOutcome(em, claimed.id, result);
+    if (!processor) throw new UnrecoverableError(`no processor for task type ${task.type}`);
+    outcome = await deps.orm.em.fork().transactional(async (em) => {
+      const result = await processor(contextFor(claimed, em, deps, log));
+      await recordOutcomes(em, [[task.id, result]]);
       return result;
     });
   } catch (error) {
-    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? TASK_DEFINITIONS[claimed.type].attempts);
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? TASK_DEFINITIONS[task.type].attempts);
     const permanent = error instanceof UnrecoverableError || isPermanentDatabaseError(error) || lastAttempt;
     const message = (error as Error)?.message ?? String(error);
-    await orm.em
+    await deps.orm.em
       .fork()
       .getConnection()
       .execute(
         `update tasks set state = ?, last_error = ?, finished_at = case when ? then now() else null end, updated_at = now()
           where id = ? and state = 'running'`,
-        [permanent ? 'failed' : 'enqueued', message.slice(0, 4000), permanent, claimed.id],
+        [permanent ? 'failed' : 'enqueued', message.slice(0, 4000), permanent, task.id],
       );
     endTimer();
-    tasksFinished.inc({ type: claimed.type, state: permanent ? 'failed' : 'retry' });
+    tasksFinished.inc({ type: task.type, state: permanent ? 'failed' : 'retry' });
     log.warn({ err: error, permanent }, permanent ? 'task failed' : 'task attempt failed; will retry');
     // Bad data does not get better with retries: tell BullMQ to stop.
     throw permanent && !(error instanceof UnrecoverableError) ? new UnrecoverableError(message) : error;
   }
+  taskBatchSize.observe(1);
+  return finish(claimed, outcome, endTimer, log);
+}
 
+/** After the commit: metrics, the log line, and parking a job that waits for a device. */
+async function finish(claimed: Claimed, outcome: TaskOutcome, endTimer: () => void, log: Logger): Promise<Record<string, unknown>> {
   endTimer();
-  tasksFinished.inc({ type: claimed.type, state: outcome.state });
+  tasksFinished.inc({ type: claimed.task.type, state: outcome.state });
   if (outcome.state === 'waiting_for_device') {
     // Park the job in BullMQ's delayed set; it comes back on its own after the backoff.
-    await job.moveToDelayed(Date.now() + outcome.retryInMs, token);
+    await claimed.job.moveToDelayed(Date.now() + outcome.retryInMs, claimed.token);
     throw new DelayedError();
   }
   log.info({ state: outcome.state }, 'task finished');
@@ -85,41 +221,44 @@ export async function runTask(job: Job<JobData>, token: string | undefined, deps
 }
 
 /**
- * Moves the task to `running` and returns the row in the same statement (the hot path: one round
- * trip, no ORM hydration). `running` is claimable too so a job whose worker died can be re-run.
+ * Moves the tasks to `running` and returns their rows in the same statement (one round trip, no
+ * ORM hydration), in the transaction of `em` if it has one. `running` is claimable too so a job
+ * whose worker died can be re-run.
  */
-async function claimTask(em: EntityManager, taskId: string): Promise<Task | null> {
-  const rows = await em.getConnection().execute<Record<string, unknown>[]>(
+async function claimTasks(em: EntityManager, taskIds: string[]): Promise<Map<string, Task>> {
+  const rows = await sqlIn(em)<Record<string, unknown>>(
     `update tasks set state = 'running', attempts = attempts + 1, started_at = now(), updated_at = now(),
        version = version + 1
-      where id = ? and state in (${CLAIMABLE.map(() => '?').join(', ')})
+      where id = any(?::uuid[]) and state = any(?::text[])
       returning *`,
-    [taskId, ...CLAIMABLE],
+    [pgArray(taskIds), pgArray(CLAIMABLE)],
   );
-  return rows[0] ? taskFromRow(rows[0]) : null;
+  return new Map(rows.map((row) => [row.id as string, taskFromRow(row)]));
 }
 
 function taskFromRow(row: Record<string, unknown>): Task {
   return Object.fromEntries(Object.entries(row).map(([column, value]) => [column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value])) as unknown as Task;
 }
 
-async function recordOutcome(em: EntityManager, taskId: string, outcome: TaskOutcome): Promise<void> {
-  const finished = outcome.state === 'succeeded';
-  const rows = await em.getConnection().execute<{ id: string }[]>(
-    `update tasks set state = ?, result = ?::jsonb, reason = ?, last_error = null,
-       finished_at = case when ? then now() else null end, updated_at = now(), version = version + 1
-      where id = ? and state = 'running'
-      returning id`,
+/** Each task's outcome, in the transaction that holds its effects: one statement for them all. */
+async function recordOutcomes(em: EntityManager, outcomes: Array<[taskId: string, outcome: TaskOutcome]>): Promise<void> {
+  const rows = await sqlIn(em)<{ id: string }>(
+    `update tasks t set state = v.state, result = v.result, reason = v.reason, last_error = null,
+       finished_at = case when v.state = 'succeeded' then now() else null end, updated_at = now(), version = t.version + 1
+      from jsonb_to_recordset(?::jsonb) as v(id uuid, state text, result jsonb, reason text)
+      where t.id = v.id and t.state = 'running'
+      returning t.id`,
     [
-      outcome.state,
-      JSON.stringify(outcome.result ?? null),
-      outcome.state === 'needs_decision' ? outcome.reason : null,
-      finished,
-      taskId,
+      JSON.stringify(
+        outcomes.map(([id, outcome]) => ({
+          id,
+          state: outcome.state,
+          result: outcome.result ?? null,
+          reason: outcome.state === 'needs_decision' ? outcome.reason : null,
+        })),
+      ),
     ],
-    'all',
-    em.getTransactionContext(),
   );
-  // Someone (an operator cancelling) moved the task while it ran: roll the work back.
-  if (rows.length !== 1) throw new UnrecoverableError('task changed state while running; its effects were rolled back');
+  // Someone (an operator cancelling) moved a task while it ran: roll the work back.
+  if (rows.length !== outcomes.length) throw new UnrecoverableError('task changed state while running; its effects were rolled back');
 }

@@ -1,11 +1,11 @@
 import type { Worker } from 'bullmq';
 import { QUEUE_NAMES, type JobData } from '../../jobs/registry.ts';
 import type { QueueBackend } from './backend.ts';
-import { runTask, type RunTaskDependencies } from './run-task.ts';
+import { createTaskRunner, type RunTaskDependencies } from './run-task.ts';
 import { insertInactivitySweepTasks, isScheduleJob } from './schedules.ts';
 
 /**
- * One BullMQ worker per queue, each running tasks through runTask. `close()` stops taking jobs
+ * One BullMQ worker per queue, each running tasks through the task runner (group commit). `close()` stops taking jobs
  * and waits for the running ones to finish: that is the graceful part of shutdown.
  */
 export function startWorkers(
@@ -13,10 +13,11 @@ export function startWorkers(
   deps: RunTaskDependencies,
   { concurrency, lockMs }: { concurrency: number; lockMs: number },
 ): { close(): Promise<void> } {
+  const runner = createTaskRunner(deps);
   const workers: Worker<JobData>[] = QUEUE_NAMES.map((name) => {
     const worker = backend.createWorker<JobData>(
       name,
-      async (job, token) => (isScheduleJob(job) ? { tasks: await insertInactivitySweepTasks(deps.orm) } : runTask(job, token, deps)),
+      async (job, token) => (isScheduleJob(job) ? { tasks: await insertInactivitySweepTasks(deps.orm) } : runner.run(job, token)),
       {
       concurrency,
       // A worker that dies mid-job: its lock lapses and another worker takes the job over.

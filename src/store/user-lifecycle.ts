@@ -40,6 +40,11 @@ export interface ApplyEventInput {
   details?: Record<string, unknown>;
   /** The row as the caller already locked it in this transaction (saves a round trip). */
   locked?: LockedUserRow;
+  /**
+   * Hand the write to this batch instead of running it (group commit, src/queue/run-task.ts): the
+   * batch runs the writes of many users as one statement before it commits. Needs `locked`.
+   */
+  defer?: DeferredWrites;
 }
 
 export type ApplyEventResult =
@@ -90,12 +95,52 @@ export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventIn
     action: `user.${input.event.type}`,
     details: { from: row.status, to: result.status, changed: result.changed, effects: result.effects.map((e) => e.type), ...input.details },
   };
-  const statement = writeStatement(input, row, result, applied, audit);
-  const [outcome] = await sql<{ user_rows: number }>(statement.sql, statement.params);
-  // The row is locked above, so this only fails if that invariant is broken.
-  if (Number(outcome?.user_rows) !== 1) throw new Error(`user ${input.userId} changed while locked`);
-  if (applied.some((e) => e.type === 'purge_personal_data')) await purgePersonalData(em, input.userId);
+  const purge = applied.some((e) => e.type === 'purge_personal_data');
+  if (input.defer && input.locked && !purge) {
+    input.defer.add((prefix) => writeStatement(input, row, result, applied, audit, prefix));
+  } else {
+    await new DeferredWrites().add((prefix) => writeStatement(input, row, result, applied, audit, prefix)).run(em);
+    if (purge) await purgePersonalData(em, input.userId);
+  }
   return { ok: true, from: row.status, result, mailEffects };
+}
+
+/** One user's write: its CTEs (names prefixed), their parameters, and the CTE that updates the row. */
+interface WriteParts {
+  ctes: string[];
+  params: unknown[];
+  userCte: string;
+}
+
+/**
+ * Lifecycle writes of distinct users, run as ONE statement: each user's CTEs side by side. Each
+ * user's CTEs touch only that user's rows, so no row is modified twice in the statement, which
+ * PostgreSQL forbids; the caller keeps a batch to one write per user.
+ */
+export class DeferredWrites {
+  private readonly parts: WriteParts[] = [];
+
+  add(build: (prefix: string) => WriteParts): this {
+    this.parts.push(build(this.parts.length ? `w${this.parts.length}_` : ''));
+    return this;
+  }
+
+  get size(): number {
+    return this.parts.length;
+  }
+
+  async run(em: EntityManager): Promise<void> {
+    if (!this.parts.length) return;
+    const counts = this.parts.map((p) => `(select count(*) from ${p.userCte})`).join(' + ');
+    const [outcome] = await sqlIn(em)<{ user_rows: number }>(
+      `with ${this.parts.flatMap((p) => p.ctes).join(',\n')} select (${counts})::int as user_rows`,
+      this.parts.flatMap((p) => p.params),
+    );
+    // Every row was locked by this transaction at the version read, so this only fails if that
+    // invariant is broken; the transaction then rolls back whole.
+    if (Number(outcome?.user_rows) !== this.parts.length) throw new Error('a user changed while locked');
+    this.parts.length = 0;
+  }
 }
 
 export async function loadPolicy(em: EntityManager, tenantId: string): Promise<Policy> {
@@ -124,7 +169,8 @@ function writeStatement(
   result: TransitionOk,
   effects: Effect[],
   audit: { action: string; details: Record<string, unknown> },
-): { sql: string; params: unknown[] } {
+  prefix: string,
+): WriteParts {
   const { userId, tenantId } = input;
   // Column -> assignment; a column set by two effects (say clear_password and a reset) is written
   // once, by the later one, since PostgreSQL refuses two assignments to one column.
@@ -210,7 +256,7 @@ function writeStatement(
   const ctes: string[] = [];
   const params: unknown[] = [];
   const cte = (name: string, body: string, values: unknown[] = []) => {
-    ctes.push(`${name} as (${body})`);
+    ctes.push(`${prefix}${name} as (${body})`);
     params.push(...values);
   };
   cte(
@@ -265,10 +311,10 @@ function writeStatement(
   });
   cte(
     'aud',
-    `insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) select ?, now(), ?, ?, ?, ?, ?::jsonb from u returning 1`,
+    `insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) select ?, now(), ?, ?, ?, ?, ?::jsonb from ${prefix}u returning 1`,
     [tenantId, input.actor, audit.action, userId, input.taskId ?? null, JSON.stringify(audit.details)],
   );
-  return { sql: `with ${ctes.join(',\n')} select (select count(*) from u)::int as user_rows`, params };
+  return { ctes, params, userCte: `${prefix}u` };
 }
 
 /** GDPR erasure: the tombstone keeps id, tenant and status; everything personal goes. */

@@ -20,7 +20,7 @@
  * Targets (issue 3): filtered GET at 100k within 1.3x of its time at 1k; create throughput at least
  * 0.8x of the in-memory scimmy-routers reference.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -190,7 +190,7 @@ async function load(options: {
 const line = (label: string, f: Figures) =>
   `${label.padEnd(44)} ${f.rps.toFixed(0).padStart(6)} req/s   p50 ${String(f.p50).padStart(4)} ms   p99 ${String(f.p99).padStart(4)} ms   (${f.ok} ok, ${f.failed} failed)`;
 
-async function databaseServer(): Promise<{ url: string; cleanup: () => Promise<void> }> {
+async function databaseServer(): Promise<{ url: string; cleanup: () => Promise<void>; pidFile?: string }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, cleanup: async () => {} };
   const { createLogger } = await import('../src/log.ts');
   const { startEmbeddedPostgres } = await import('../src/store/database.ts');
@@ -199,11 +199,46 @@ async function databaseServer(): Promise<{ url: string; cleanup: () => Promise<v
   const handle = await startEmbeddedPostgres({ dir: path.join(dir, 'data'), database: 'postgres', logger: createLogger('warn') });
   return {
     url: handle.url,
+    pidFile: path.join(dir, 'data', 'postmaster.pid'),
     cleanup: async () => {
       await handle.stop();
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** utime, stime, cutime, cstime of a process from /proc (Linux), in seconds; null elsewhere. */
+async function procTimes(pid: number): Promise<number[] | null> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  // Fields after the command name, which may hold spaces: state is the 3rd field, utime the 14th.
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields ? fields.slice(11, 15).map((f) => Number(f) / CLOCK_TICKS) : null;
+}
+
+/** CPU seconds a server process has used so far (NaN off Linux). */
+async function cpuOf(pid: number): Promise<number> {
+  const t = await procTimes(pid);
+  return t ? t[0]! + t[1]! : NaN;
+}
+
+/**
+ * CPU seconds an embedded PostgreSQL has used: the postmaster with the backends it reaped, plus
+ * the live ones (the pool's connections). NaN for a DATABASE_URL server, which others may share.
+ */
+async function databaseCpu(pidFile: string | undefined): Promise<number> {
+  const postmaster = pidFile ? Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]) : NaN;
+  const own = Number.isInteger(postmaster) ? await procTimes(postmaster) : null;
+  if (!own) return NaN;
+  let total = own.reduce((a, b) => a + b, 0);
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  }
+  return total;
 }
 
 /** A tenant with `count` users (inserted in SQL: the lookups are measured, not the loading) and a SCIM token. */
@@ -258,6 +293,7 @@ async function main(): Promise<void> {
             .then(({ rows }) => rows.forEach((r: { w: string; n: number }) => waits.set(r.w, (waits.get(r.w) ?? 0) + r.n)));
         }, 50)
       : undefined;
+    const cpuBefore = { server: await cpuOf(turnover.process.pid!), database: await databaseCpu(db.pidFile) };
     const createTurnover = await load({
       url: turnover.url,
       token: creator.token,
@@ -266,12 +302,17 @@ async function main(): Promise<void> {
       expect: 201,
       next: () => ({ path: '/scim/v2/Users', body: createBody(`${run}.${n++}`) }),
     });
+    // CPU per create, which a busy shared machine distorts far less than the rates.
+    const perCreate = (seconds: number, f: Figures) => `${((seconds * 1000) / Math.max(f.ok + f.failed, 1)).toFixed(2)} ms`;
+    const turnoverCpu = perCreate((await cpuOf(turnover.process.pid!)) - cpuBefore.server, createTurnover);
+    const databaseCpuText = perCreate((await databaseCpu(db.pidFile)) - cpuBefore.database, createTurnover);
     if (sampler) {
       clearInterval(sampler);
       console.log('database waits during creates (session samples):', JSON.stringify(Object.fromEntries([...waits].sort((a, b) => b[1] - a[1]))));
     }
     const reference = await child(['--reference']);
     let r = 0;
+    const referenceBefore = await cpuOf(reference.process.pid!);
     const createReference = await load({
       url: reference.url,
       token: REFERENCE_TOKEN,
@@ -280,10 +321,13 @@ async function main(): Promise<void> {
       expect: 201,
       next: () => ({ path: '/scim/v2/Users', body: createBody(`${run}.${r++}`) }),
     });
+    const referenceCpu = perCreate((await cpuOf(reference.process.pid!)) - referenceBefore, createReference);
     await stop(reference.process);
+    const cpuLine = `CPU per create: turnover server ${turnoverCpu} + database ${databaseCpuText}; in-memory ref ${referenceCpu}`;
     if (process.env.BENCH_ONLY === 'create') {
       console.log(line('POST /Users (turnover)', createTurnover));
       console.log(line('POST /Users (in-memory ref)', createReference));
+      console.log(cpuLine);
       return;
     }
 
@@ -324,6 +368,7 @@ async function main(): Promise<void> {
 
     console.log(line(`POST /Users, ${CONNECTIONS} connections (turnover)`, createTurnover));
     console.log(line(`POST /Users, ${CONNECTIONS} connections (in-memory ref)`, createReference));
+    console.log(cpuLine);
     console.log(line(`GET userName eq, 1,000 users, ${LOOKUP_CONNECTIONS} conn`, get1k));
     console.log(line(`GET userName eq, 100,000 users, ${LOOKUP_CONNECTIONS} conn`, get100k));
     console.log(line(`PATCH active=false, ${CONNECTIONS} connections`, deactivate) + `  users disabled: ${disabled}`);

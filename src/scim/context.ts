@@ -24,6 +24,13 @@ export interface ScimContext {
   /** An exception SCIMMY would have reported as 404; the router answers it as 5xx. */
   failure?: unknown;
   policy?: Policy;
+  /**
+   * The bearer token was not looked up for this request (auth.ts `unverified`): a statement that
+   * writes must also hold this condition, or the request calls `verifyAuth` first.
+   */
+  tokenCheck?: { sql: string; params: unknown[] };
+  /** Looks the token up now (once): throws ScimUnauthorized if it is no longer live; refreshes `policy`. */
+  verifyAuth?: () => Promise<void>;
   /** For alerts that belong in the log (the deprovision guard tripping). */
   logger?: Logger;
 }

@@ -3,7 +3,7 @@ import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
 import type { ApiContext } from '../http/context.ts';
 import { scimOperations } from '../metrics.ts';
-import { authenticateScim, type ScimAuth } from './auth.ts';
+import { authenticateScim, liveTokenCheck, ScimUnauthorized, unauthorized, verifyScimAuth, type ScimAuth } from './auth.ts';
 import type { ScimContext } from './context.ts';
 import { SCIM_CONTENT_TYPE, scimError, sendScimError, toScimFailure } from './errors.ts';
 import { groupHandlers, listScimGroups } from './groups.ts';
@@ -16,9 +16,9 @@ import { listScimUsers, userHandlers } from './users.ts';
  * The SCIM 2.0 service provider, mounted at /scim/v2 (issue 3), for Okta and Entra ID.
  *
  * Users and Groups are served by thin express handlers that call SCIMMY's resource classes
- * (schema checks, PatchOp, attribute selection) inside one database transaction per write, with
- * the tenant and connection of the bearer token in the SCIMMY `ctx`; scimmy-routers cannot wrap its
- * handlers in a transaction. scimmy-routers serves discovery (/Schemas, /ResourceTypes,
+ * (schema checks, PatchOp, attribute selection) inside one database transaction per write (a User
+ * create is one statement, or opens its transaction itself), with the tenant and connection of
+ * the bearer token in the SCIMMY `ctx`; scimmy-routers cannot wrap its handlers in a transaction. scimmy-routers serves discovery (/Schemas, /ResourceTypes,
  * /ServiceProviderConfig), /Bulk (501: not supported) and the 404 for unknown paths.
  */
 const BODY_LIMIT = '512kb'; // also bulk.maxPayloadSize in schemas.ts
@@ -43,29 +43,55 @@ export function createScimRouter(context: ApiContext): Router {
     res.type(SCIM_CONTENT_TYPE);
     next();
   });
-  router.use(authenticateScim(context));
+  // A create checks a token verified before inside its one statement (users.ts createUser).
+  router.use(authenticateScim(context, (req) => req.method === 'POST' && /^\/Users\/?$/.test(req.path)));
   // Both media types, with or without charset; anything else leaves the body unread (400 from SCIMMY).
   router.use(express.json({ type: ['application/scim+json', 'application/json'], limit: BODY_LIMIT }));
 
-  /** Runs one SCIM operation: reads on a fresh EntityManager, writes in one transaction. */
+  /** Runs one SCIM operation: reads on a fresh EntityManager, writes in one transaction (but see `transaction`). */
   const operation =
     (resource: ResourceName, name: Operation, run: (ctx: ScimContext, req: Request) => Promise<Outcome>): RequestHandler =>
     async (req, res) => {
-      const auth = res.locals.scim as ScimAuth;
+      let auth = res.locals.scim as ScimAuth;
       const write = name !== 'get' && name !== 'list';
+      // A User create is usually one statement, atomic alone: BEGIN and COMMIT would be two more
+      // round trips. It opens a transaction itself when it needs more (users.ts createUser).
+      const userCreate = resource === 'User' && name === 'create';
+      const transaction = write && !userCreate;
       let ctx: ScimContext | undefined;
+      /** Looks an unverified token up; false when it is no longer live. */
+      const verify = async () => {
+        if (!auth.unverified) return true;
+        const live = await verifyScimAuth(context, auth);
+        if (live) auth = live;
+        return live !== null;
+      };
       const start = async (em: ScimContext['em']) => {
-        ctx = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy, logger: context.logger };
-        return run(ctx, req);
+        const check = liveTokenCheck(auth);
+        const own: ScimContext = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy, logger: context.logger };
+        if (check) {
+          own.tokenCheck = check;
+          own.verifyAuth = async () => {
+            if (!(await verify())) throw new ScimUnauthorized();
+            own.policy = auth.policy;
+            delete own.tokenCheck;
+          };
+        }
+        ctx = own;
+        return run(own, req);
       };
       try {
-        const outcome = write ? await context.orm.em.fork().transactional(start) : await start(context.orm.em.fork());
+        // Only a User create checks an unverified token in its own statement.
+        if (!userCreate && !(await verify())) return unauthorized(res, true);
+        const outcome = transaction ? await context.orm.em.fork().transactional(start) : await start(context.orm.em.fork());
         count(resource, name, outcome.status);
         if (outcome.location) res.location(outcome.location);
         res.status(outcome.status);
         if (outcome.body === undefined) res.end();
         else res.send(JSON.stringify(outcome.body));
       } catch (error) {
+        // A token that stopped being live is the answer, whatever else failed (a 400, a 409).
+        if (ctx?.failure instanceof ScimUnauthorized || error instanceof ScimUnauthorized || !(await verify().catch(() => true))) return unauthorized(res, true);
         // The real failure beats the 404 SCIMMY made of it.
         const failure = toScimFailure(ctx?.failure ?? error);
         if (failure.internal) context.logger.error({ err: ctx?.failure ?? error, method: req.method, path: req.originalUrl }, 'SCIM request failed');
@@ -81,8 +107,11 @@ export function createScimRouter(context: ApiContext): Router {
   router.all(['/Me', '/.search'], (_req, res) => sendScimError(res, { status: 501, detail: 'Not implemented.' }));
 
   // Body parser and handler errors: malformed JSON (400 invalidSyntax), oversized body (413).
-  router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+  router.use(async (error: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(error);
+    // A create's body failed before its token was looked up: a dead token is still a 401.
+    const auth = res.locals.scim as ScimAuth | undefined;
+    if (auth?.unverified && (await verifyScimAuth(context, auth).catch(() => auth)) === null) return unauthorized(res, true);
     const failure = toScimFailure(error);
     if (failure.internal) context.logger.error({ err: error, method: req.method, path: req.originalUrl }, 'SCIM request failed');
     sendScimError(res, failure);

@@ -324,9 +324,75 @@ async function findRevivable(ctx: ScimContext, write: UserWrite): Promise<(UserR
   return row ?? null;
 }
 
-async function createUser(ctx: ScimContext, write: UserWrite): Promise<string> {
-  await checkManager(ctx, write.fields.managerId);
+/**
+ * The condition under which a create is a plain insert, in SQL for createUserWithLifecycle's
+ * `onlyIf`: no revivable user (findRevivable's match, split in two index lookups) and the manager,
+ * if any, is a visible user. When it fails, createUser takes the transactional path, which tells
+ * the cases apart.
+ */
+function plainCreateCondition(ctx: ScimContext, write: UserWrite): { sql: string; params: unknown[] } {
+  const hidden = `r.status <> 'purged' and (r.status = 'deleted' or r.idp_deleted_at is not null)`;
+  const externalId = write.fields.externalId ?? null;
+  const managerId = write.fields.managerId ?? null;
+  return {
+    sql: `not exists (select 1 from users r where r.tenant_id = ? and r.external_id = ? and ${hidden})
+      and not exists (select 1 from users r where r.tenant_id = ? and lower(r.user_name) = lower(?) and ${hidden} and (r.external_id is null or ?::text is null))
+      ${managerId ? `and exists (select 1 from users u where u.tenant_id = ? and u.id = ? and ${VISIBLE})` : ''}
+      ${ctx.tokenCheck ? `and ${ctx.tokenCheck.sql}` : ''}`,
+    params: [
+      ...[ctx.tenantId, externalId, ctx.tenantId, write.fields.userName, externalId],
+      ...(managerId ? [ctx.tenantId, managerId] : []),
+      ...(ctx.tokenCheck?.params ?? []),
+    ],
+  };
+}
+
+/**
+ * POST /Users. Outside a transaction (the router opens none for creates) the common case is ONE
+ * autocommit statement: the user, its welcome_email task and its audit entry, guarded by
+ * plainCreateCondition (and the bearer token's check when it was not looked up for this request)
+ * and returning the row to answer with. A revival, a bad manager or a termination date (a task
+ * of its own) go the transactional way.
+ */
+async function createUser(ctx: ScimContext, write: UserWrite): Promise<UserRow> {
   const passwordHash = write.password === undefined ? undefined : await hashPassword(write.password);
+  if (!ctx.em.isInTransaction()) {
+    if (!write.fields.terminationDate) {
+      const created = await insertUser(ctx, write, passwordHash, plainCreateCondition(ctx, write));
+      if (created) return created;
+    }
+    // A token not looked up yet (its check may be what held the insert back) is looked up first.
+    await ctx.verifyAuth?.();
+    return ctx.em.transactional((em) => createUserInTransaction({ ...ctx, em }, write, passwordHash));
+  }
+  return createUserInTransaction(ctx, write, passwordHash);
+}
+
+/** `null` when `onlyIf` held the insert back. */
+async function insertUser(
+  ctx: ScimContext,
+  write: UserWrite,
+  passwordHash: string | undefined,
+  onlyIf?: { sql: string; params: unknown[] },
+): Promise<UserRow | null> {
+  const input = {
+    tenantId: ctx.tenantId,
+    fields: write.fields,
+    source: 'scim' as const,
+    actor: ctx.actor,
+    ...(write.active === undefined ? {} : { active: write.active }),
+    ...(passwordHash ? { passwordHash } : {}),
+    policy: await policyOf(ctx),
+    returning: COLUMNS,
+  };
+  const created = onlyIf ? await createUserWithLifecycle(ctx.em, { ...input, onlyIf }) : await createUserWithLifecycle(ctx.em, input);
+  if (created.ok) return created.row as unknown as UserRow;
+  if (created.skipped) return null;
+  throw scimError(409, 'uniqueness', created.refusal.message);
+}
+
+async function createUserInTransaction(ctx: ScimContext, write: UserWrite, passwordHash: string | undefined): Promise<UserRow> {
+  await checkManager(ctx, write.fields.managerId);
   const revivable = await findRevivable(ctx, write);
   if (revivable) {
     await applyIdpRequest(ctx, revivable.id, { type: 'revive', active: write.active !== false, ...(passwordHash ? { passwordHash } : {}) });
@@ -334,20 +400,11 @@ async function createUser(ctx: ScimContext, write: UserWrite): Promise<string> {
     // Kept as a deprovisioned (disabled) row by the delete policy: the IdP wants it back active.
     if (write.active !== false && revivable.hidden_status !== 'deleted') await applyIdpRequest(ctx, revivable.id, { type: 'reactivate' });
     await replaceUser(ctx, revived, { ...write, active: undefined, password: undefined }, true);
-    return revivable.id;
+    return findVisibleUser(ctx, revivable.id, false);
   }
-  const created = await createUserWithLifecycle(ctx.em, {
-    tenantId: ctx.tenantId,
-    fields: write.fields,
-    source: 'scim',
-    actor: ctx.actor,
-    ...(write.active === undefined ? {} : { active: write.active }),
-    ...(passwordHash ? { passwordHash } : {}),
-    policy: await policyOf(ctx),
-  });
-  if (!created.ok) throw scimError(409, 'uniqueness', created.refusal.message);
-  if (write.fields.terminationDate) await scheduleTermination(ctx, created.userId, write.fields.terminationDate);
-  return created.userId;
+  const created = (await insertUser(ctx, write, passwordHash))!;
+  if (write.fields.terminationDate) await scheduleTermination(ctx, created.id, write.fields.terminationDate);
+  return created;
 }
 
 /** Rows egress read and locked in a request's transaction (PATCH), for its ingress. */
@@ -367,17 +424,13 @@ export const userHandlers: ResourceHandlers<ScimContext> = {
   ingress: guard(
     async (resource: ScimResourceInstance, instance: Record<string, any>, ctx: ScimContext) => {
       const write = readUserWrite(instance);
-      let id: string;
-      if (resource.id) {
-        const locked = lockedRows.get(ctx);
-        const row = locked?.id === resource.id ? locked : await findVisibleUser(ctx, resource.id, true);
-        // A PATCH hands over the whole resource: an extension it emptied is cleared.
-        await replaceUser(ctx, row, write, ctx.patching === true);
-        id = row.id;
-      } else {
-        id = await createUser(ctx, write);
-      }
-      return toScimUser(await findVisibleUser(ctx, id, false));
+      // A create answers with the row it wrote; an update reads it back.
+      if (!resource.id) return toScimUser(await createUser(ctx, write));
+      const locked = lockedRows.get(ctx);
+      const row = locked?.id === resource.id ? locked : await findVisibleUser(ctx, resource.id, true);
+      // A PATCH hands over the whole resource: an extension it emptied is cleared.
+      await replaceUser(ctx, row, write, ctx.patching === true);
+      return toScimUser(await findVisibleUser(ctx, row.id, false));
     },
     (_r, _i, ctx) => ctx,
   ),

@@ -148,13 +148,6 @@ export async function loadPolicy(em: EntityManager, tenantId: string): Promise<P
   return resolvePolicy(tenant?.policy);
 }
 
-async function queueMail(em: EntityManager, input: ApplyEventInput, purpose: TaskPayloads['welcome_email']['purpose']): Promise<void> {
-  await sqlIn(em)(
-    `insert into tasks (id, tenant_id, user_id, type, payload, actor, run_at) values (gen_random_uuid(), ?, ?, 'welcome_email', ?::jsonb, ?, now())`,
-    [input.tenantId, input.userId, JSON.stringify({ purpose } satisfies TaskPayloads['welcome_email']), input.actor],
-  );
-}
-
 /**
  * The status change, every effect but the purge, and the audit entry as ONE statement: a user
  * update plus data-modifying CTEs, one per table touched. A reset of 10,000 users runs this once
@@ -363,19 +356,52 @@ export interface CreateUserInput {
   sendWelcome?: boolean;
   policy?: Policy;
   details?: Record<string, unknown>;
+  /**
+   * A select list over the new row `u` (all its columns) returned as `row`, so a caller that
+   * answers with the user needs no second read. Default `u.id`. No placeholders.
+   */
+  returning?: string;
+  /**
+   * A condition (knex `?` placeholders) checked by the same statement: when false nothing is
+   * written and the result is `{ ok: false, skipped: true }`. Lets a caller outside a transaction
+   * create only if, at that statement's snapshot, nothing it would do otherwise applies.
+   */
+  onlyIf?: { sql: string; params: unknown[] };
+}
+
+export interface CreatedUser {
+  ok: true;
+  userId: string;
+  result: TransitionOk;
+  /** What `returning` selected over the new row. */
+  row: Record<string, unknown>;
+}
+export interface RefusedCreate {
+  ok: false;
+  refusal: Refusal;
+  skipped?: undefined;
+}
+/** `onlyIf` was false: nothing was written. */
+export interface SkippedCreate {
+  ok: false;
+  skipped: true;
+  refusal?: undefined;
 }
 
 /**
  * Creates a user through the one transition function (event `create`): status, disabledBy and
  * the welcome email come from `transition(null, create, policy)`; the row, its audit entry and a
- * welcome_email task (the outbox) are written in the caller's transaction. A taken userName
- * surfaces as the database's unique violation (`users_tenant_username_key`, SQLSTATE 23505) for
- * the caller to answer in its protocol's format.
+ * welcome_email task (the outbox) are ONE statement (data-modifying CTEs, like writeStatement for
+ * transitions), so they commit together even outside a transaction and cost one round trip. A
+ * taken userName surfaces as the database's unique violation (`users_tenant_username_key`,
+ * SQLSTATE 23505) for the caller to answer in its protocol's format.
  */
 export async function createUserWithLifecycle(
   em: EntityManager,
-  input: CreateUserInput,
-): Promise<{ ok: true; userId: string; result: TransitionOk } | { ok: false; refusal: Refusal }> {
+  input: CreateUserInput & { onlyIf: NonNullable<CreateUserInput['onlyIf']> },
+): Promise<CreatedUser | RefusedCreate | SkippedCreate>;
+export async function createUserWithLifecycle(em: EntityManager, input: CreateUserInput): Promise<CreatedUser | RefusedCreate>;
+export async function createUserWithLifecycle(em: EntityManager, input: CreateUserInput): Promise<CreatedUser | RefusedCreate | SkippedCreate> {
   const policy = input.policy ?? (await loadPolicy(em, input.tenantId));
   const result = transition(
     null,
@@ -389,57 +415,77 @@ export async function createUserWithLifecycle(
     policy,
   );
   if (!result.ok) return result;
+  const statement = createStatement(input, result);
+  const [row] = await sqlIn(em)<Record<string, unknown> & { __id: string | null }>(statement.sql, statement.params);
+  if (!row?.__id) {
+    if (input.onlyIf) return { ok: false, skipped: true };
+    throw new Error('user insert returned no row');
+  }
+  const { __id: userId, ...returned } = row;
+  return { ok: true, userId, result, row: returned };
+}
+
+/** The insert, a welcome_email task per mail effect, and the audit entry, each reading the new row. */
+function createStatement(input: CreateUserInput, result: TransitionOk): { sql: string; params: unknown[] } {
   const f = input.fields;
-  const [row] = await sqlIn(em)<{ id: string }>(
-    `insert into users (id, tenant_id, user_name, external_id, first_name, last_name, display_name, email, emails, phone,
+  const guard = input.onlyIf;
+  const params: unknown[] = [
+    input.tenantId,
+    f.userName,
+    f.externalId ?? null,
+    f.firstName ?? null,
+    f.lastName ?? null,
+    f.displayName ?? null,
+    f.email ?? null,
+    JSON.stringify(f.emails ?? []),
+    f.phone ?? null,
+    JSON.stringify(f.phoneNumbers ?? []),
+    f.extension ?? null,
+    f.department ?? null,
+    f.role ?? 'basic_user',
+    f.title ?? null,
+    f.employeeNumber ?? null,
+    f.costCenter ?? null,
+    f.organization ?? null,
+    f.division ?? null,
+    f.managerId ?? null,
+    f.terminationDate ?? null,
+    JSON.stringify(f.scimExtra ?? {}),
+    result.status,
+    result.disabledBy,
+    input.active !== false,
+    input.passwordHash ?? null,
+    ...(guard ? guard.params : []),
+  ];
+  const ctes = [
+    `u as (insert into users (id, tenant_id, user_name, external_id, first_name, last_name, display_name, email, emails, phone,
         phone_numbers, extension, department, role, title, employee_number, cost_center, organization, division,
         manager_id, termination_date, scim_extra, status, disabled_by, idp_active, password_hash, failed_login_count,
         status_changed_at, version, created_at, updated_at)
-     values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, 0,
-        now(), 1, now(), now())
-     returning id`,
-    [
-      input.tenantId,
-      f.userName,
-      f.externalId ?? null,
-      f.firstName ?? null,
-      f.lastName ?? null,
-      f.displayName ?? null,
-      f.email ?? null,
-      JSON.stringify(f.emails ?? []),
-      f.phone ?? null,
-      JSON.stringify(f.phoneNumbers ?? []),
-      f.extension ?? null,
-      f.department ?? null,
-      f.role ?? 'basic_user',
-      f.title ?? null,
-      f.employeeNumber ?? null,
-      f.costCenter ?? null,
-      f.organization ?? null,
-      f.division ?? null,
-      f.managerId ?? null,
-      f.terminationDate ?? null,
-      JSON.stringify(f.scimExtra ?? {}),
-      result.status,
-      result.disabledBy,
-      input.active !== false,
-      input.passwordHash ?? null,
-    ],
+     select gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, 0,
+        now(), 1, now(), now()
+     ${guard ? `where (${guard.sql})` : ''}
+     returning *)`,
+  ];
+  // set_password needs nothing more: the hash went in with the row.
+  result.effects.forEach((effect, i) => {
+    if (effect.type !== 'send_welcome_email') return;
+    ctes.push(
+      `mail${i} as (insert into tasks (id, tenant_id, user_id, type, payload, actor, run_at)
+        select gen_random_uuid(), u.tenant_id, u.id, 'welcome_email', ?::jsonb, ?, now() from u)`,
+    );
+    params.push(JSON.stringify({ purpose: 'welcome' } satisfies TaskPayloads['welcome_email']), input.actor);
+  });
+  ctes.push(
+    `aud as (insert into audit_entries (tenant_id, at, actor, action, user_id, details)
+      select u.tenant_id, now(), ?, 'user.create', u.id, ?::jsonb from u)`,
   );
-  const userId = row!.id;
-  const context: ApplyEventInput = { tenantId: input.tenantId, userId, event: { type: 'create', source: input.source }, actor: input.actor };
-  for (const effect of result.effects) {
-    if (effect.type === 'send_welcome_email') await queueMail(em, context, 'welcome');
-    // set_password: the hash went in with the row.
-  }
-  await sqlIn(em)(
-    `insert into audit_entries (tenant_id, at, actor, action, user_id, details) values (?, now(), ?, 'user.create', ?, ?::jsonb)`,
-    [
-      input.tenantId,
-      input.actor,
-      userId,
-      JSON.stringify({ to: result.status, source: input.source, effects: result.effects.map((e) => e.type), ...input.details }),
-    ],
+  params.push(
+    input.actor,
+    JSON.stringify({ to: result.status, source: input.source, effects: result.effects.map((e) => e.type), ...input.details }),
   );
-  return { ok: true, userId, result };
+  // Exactly one row, also when `onlyIf` left `u` empty (then its columns are null).
+  const sql = `with ${ctes.join(',\n')}
+    select u.id as __id, ${input.returning ?? 'u.id'} from (select 1) one left join u on true`;
+  return { sql, params };
 }

@@ -9,12 +9,14 @@
  */
 import net from 'node:net';
 import os from 'node:os';
+import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { taskBatchSize } from '../src/metrics.ts';
 import { benchServer, openBench } from './support.ts';
 
 const count = Number(process.argv[2] ?? 10_000);
-const concurrency = process.env.WORKER_CONCURRENCY ?? '32';
+// The default unless LIFECYCLE_CONCURRENCY is set: what an operator gets out of the box.
+const concurrency = loadConfig(process.env).lifecycleConcurrency;
 const logger = createLogger('warn');
 
 async function redisAvailable(url: string): Promise<boolean> {
@@ -40,7 +42,7 @@ async function run(backend: 'postgres' | 'redis', serverUrl: string, redisUrl: s
   const { client, tenantId, close } = await openBench(
     serverUrl,
     backend,
-    { REDIS_URL: redisUrl, WORKER_CONCURRENCY: concurrency },
+    { REDIS_URL: redisUrl, LIFECYCLE_CONCURRENCY: String(concurrency) },
     { api: false, relay: true, workers: true },
     logger,
   );

@@ -7,8 +7,13 @@ export const DEFAULTS = {
   HOST: '0.0.0.0',
   MAIL_FROM: 'turnover <no-reply@localhost>',
   LOG_LEVEL: 'info',
-  /** Jobs one worker process runs at once. */
+  /** Mail jobs one worker process runs at once (each holds an SMTP connection while it sends). */
   WORKER_CONCURRENCY: 8,
+  /**
+   * Lifecycle jobs one worker process holds at once. They are committed in batches (group commit),
+   * so this bounds the batch size rather than the database connections in use.
+   */
+  LIFECYCLE_CONCURRENCY: 64,
   /** Embedded PostgreSQL files and .eml mail when no servers are configured. */
   DATA_DIR: '.data',
   /** Redis key prefix; the braces are a hash tag so a queue's keys share one Redis Cluster slot. */

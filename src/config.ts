@@ -33,6 +33,7 @@ const envSchema = z.object({
   MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().min(3).default(DEFAULTS.MAIL_FROM)),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(LOG_LEVELS).default(DEFAULTS.LOG_LEVEL)),
   WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1000).default(DEFAULTS.WORKER_CONCURRENCY)),
+  LIFECYCLE_CONCURRENCY: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(1000).default(DEFAULTS.LIFECYCLE_CONCURRENCY)),
   DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(DEFAULTS.DATA_DIR)),
   QUEUE_PREFIX: z.preprocess(
     emptyAsUndefined,
@@ -58,7 +59,10 @@ export interface Config {
   smtpUrl: string | undefined;
   mailFrom: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Mail queue jobs at once per process. */
   workerConcurrency: number;
+  /** Lifecycle queue jobs at once per process (committed in batches). */
+  lifecycleConcurrency: number;
   dataDir: string;
   queuePrefix: string;
   shutdownTimeoutMs: number;
@@ -89,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: e.MAIL_FROM,
     logLevel: e.LOG_LEVEL,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    lifecycleConcurrency: e.LIFECYCLE_CONCURRENCY,
     dataDir: path.resolve(e.DATA_DIR),
     queuePrefix: e.QUEUE_PREFIX,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

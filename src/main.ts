@@ -89,7 +89,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
       const workers = startWorkers(
         queue,
         { orm, processors: options.processors ?? PROCESSORS, mailer, publicUrl: config.publicUrl, logger },
-        { concurrency: config.workerConcurrency, lockMs: config.jobLockMs },
+        { concurrency: { lifecycle: config.lifecycleConcurrency, mail: config.workerConcurrency }, lockMs: config.jobLockMs },
       );
       // Stopped before the queue backend closes: running jobs finish first.
       stops.push(() => workers.close());

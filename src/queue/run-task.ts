@@ -124,7 +124,7 @@ function loggerFor(task: Task, deps: RunTaskDependencies): Logger {
  * the outcomes commit together (one WAL flush). On any failure, each task runs again alone.
  */
 async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise<void> {
-  if (batch.length === 1) return settle(batch[0]!, runAlone(batch[0]!, deps));
+  if (batch.length <= 1) return batch[0] && settle(batch[0], runAlone(batch[0], deps));
   let done: Array<{ claimed: Claimed & { waiting: Waiting }; outcome: TaskOutcome; endTimer: () => void; log: Logger }>;
   let skipped: Waiting[];
   try {
@@ -148,20 +148,41 @@ async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise
         const log = loggerFor(c.task, deps);
         const processor = deps.processors[c.task.type] as TaskProcessor<TaskType>;
         const batch = users ? { user: users.get(c.task.userId!) ?? null, writes } : undefined;
-        results.push({ claimed: c, outcome: await processor({ ...contextFor(c, em, deps, log), ...(batch ? { batch } : {}) }), endTimer, log });
+        try {
+          results.push({ claimed: c, outcome: await processor({ ...contextFor(c, em, deps, log), ...(batch ? { batch } : {}) }), endTimer, log });
+        } catch (error) {
+          throw new BatchMemberFailed(c.waiting, error);
+        }
       }
       await writes.run(em);
       await recordOutcomes(em, results.map((r) => [r.claimed.task.id, r.outcome]));
       return { done: results, skipped: batch.filter((w) => !tasks.has(w.job.data.taskId)) };
     }));
   } catch (error) {
-    deps.logger.debug({ err: error, tasks: batch.length }, 'batch rolled back; its tasks run one by one');
-    await Promise.all(batch.map((w) => settle(w, runAlone(w, deps))));
+    if (error instanceof BatchMemberFailed) {
+      // One task failed (a refusal, usually): it runs alone to fail with its own bookkeeping, and
+      // the rest go together again without it.
+      deps.logger.debug({ err: error.cause, tasks: batch.length }, 'batch rolled back; the failing task runs alone');
+      await Promise.all([settle(error.waiting, runAlone(error.waiting, deps)), runTogether(batch.filter((w) => w !== error.waiting), deps)]);
+    } else {
+      deps.logger.debug({ err: error, tasks: batch.length }, 'batch rolled back; its tasks run one by one');
+      await Promise.all(batch.map((w) => settle(w, runAlone(w, deps))));
+    }
     return;
   }
   taskBatchSize.observe(done.length);
   for (const w of skipped) w.resolve({ skipped: true });
   await Promise.all(done.map((r) => settle(r.claimed.waiting, finish(r.claimed, r.outcome, r.endTimer, r.log))));
+}
+
+/** A processor in a batch threw: the batch is rolled back and that task is known. */
+class BatchMemberFailed extends Error {
+  constructor(
+    readonly waiting: Waiting,
+    override readonly cause: unknown,
+  ) {
+    super('a task of the batch failed');
+  }
 }
 
 /**

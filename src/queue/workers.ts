@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import { QUEUE_NAMES, type JobData } from '../../jobs/registry.ts';
+import { QUEUE_NAMES, type JobData, type QueueName } from '../../jobs/registry.ts';
 import type { QueueBackend } from './backend.ts';
 import { createTaskRunner, type RunTaskDependencies } from './run-task.ts';
 import { insertInactivitySweepTasks, isScheduleJob } from './schedules.ts';
@@ -11,7 +11,7 @@ import { insertInactivitySweepTasks, isScheduleJob } from './schedules.ts';
 export function startWorkers(
   backend: QueueBackend,
   deps: RunTaskDependencies,
-  { concurrency, lockMs }: { concurrency: number; lockMs: number },
+  { concurrency, lockMs }: { concurrency: Record<QueueName, number>; lockMs: number },
 ): { close(): Promise<void> } {
   const runner = createTaskRunner(deps);
   const workers: Worker<JobData>[] = QUEUE_NAMES.map((name) => {
@@ -19,7 +19,7 @@ export function startWorkers(
       name,
       async (job, token) => (isScheduleJob(job) ? { tasks: await insertInactivitySweepTasks(deps.orm) } : runner.run(job, token)),
       {
-      concurrency,
+      concurrency: concurrency[name],
       // A worker that dies mid-job: its lock lapses and another worker takes the job over.
       lockDuration: lockMs,
       stalledInterval: lockMs,

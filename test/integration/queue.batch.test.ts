@@ -13,7 +13,6 @@ describe.each(queueBackendsUnderTest())('lifecycle tasks committed together on $
     label: `batch_${name}`,
     redisUrl,
     roles: { api: false, relay: true, workers: true },
-    env: { WORKER_CONCURRENCY: '32' },
   });
 
   it('runs a burst of bans once each, fails the refused ones alone, and shares transactions', async () => {

@@ -35,7 +35,7 @@ const LIVE_TOKEN = `t.token_hash = ? and t.kind = 'scim' and t.revoked_at is nul
  * SCIM create), so a revoked or expired token is refused by the first statement that starts after
  * the revocation commits, exactly as with a lookup per request. Bounded; oldest out first.
  */
-const verified = new Map<string, { tenantId: string; tokenId: string; policy: unknown }>();
+const verified = new Map<string, { tenantId: string; tokenId: string; policy: unknown; resolved: Policy }>();
 const VERIFIED_MAX = 1_000;
 
 /**
@@ -54,7 +54,7 @@ export function authenticateScim(context: ApiContext, deferrable: (req: Request)
       const expected = match ? hashToken(match[1]!) : null;
       const known = expected && deferrable(req) ? verified.get(expected) : undefined;
       const auth = known
-        ? ({ tenantId: known.tenantId, tokenId: known.tokenId, policy: resolvePolicy(known.policy), unverified: { tokenHash: expected!, policy: known.policy } } satisfies ScimAuth)
+        ? ({ tenantId: known.tenantId, tokenId: known.tokenId, policy: known.resolved, unverified: { tokenHash: expected!, policy: known.policy } } satisfies ScimAuth)
         : expected
           ? await lookUp(context, expected)
           : null;
@@ -80,10 +80,11 @@ async function lookUp(context: ApiContext, expected: string): Promise<ScimAuth |
     verified.delete(expected);
     return null;
   }
+  const policy = resolvePolicy(token.policy);
   verified.delete(expected); // re-inserted last: the Map's order is the eviction order
-  verified.set(expected, { tenantId: token.tenant_id, tokenId: token.id, policy: token.policy });
+  verified.set(expected, { tenantId: token.tenant_id, tokenId: token.id, policy: token.policy, resolved: policy });
   if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-  return { tenantId: token.tenant_id, tokenId: token.id, policy: resolvePolicy(token.policy) };
+  return { tenantId: token.tenant_id, tokenId: token.id, policy };
 }
 
 /** The request's token looked up now (for an `unverified` auth): the live auth, or null. */

@@ -18,12 +18,16 @@ import { ENTERPRISE_USER, TURNOVER_USER, type ResourceHandlers, type ScimResourc
  * attributes (addresses, locale, ...) are kept verbatim in `scim_extra` so a GET returns what the
  * IdP sent. Users the IdP deleted (status deleted or purged, or `idp_deleted_at` set) are 404.
  */
-const COLUMNS = `u.id, u.external_id, u.user_name, u.first_name, u.last_name, u.display_name, u.title, u.email, u.emails,
+const ROW_COLUMNS = `u.id, u.external_id, u.user_name, u.first_name, u.last_name, u.display_name, u.title, u.email, u.emails,
   u.phone, u.phone_numbers, u.extension, u.department, u.role, u.status, u.idp_active, u.employee_number, u.cost_center,
-  u.organization, u.division, u.manager_id, u.termination_date, u.scim_extra, u.version, u.created_at, u.updated_at,
-  (select m.display_name from users m where m.id = u.manager_id) as manager_display_name,
+  u.organization, u.division, u.manager_id, u.termination_date, u.scim_extra, u.version, u.created_at, u.updated_at`;
+const MANAGER_NAME = `(select m.display_name from users m where m.id = u.manager_id) as manager_display_name`;
+const COLUMNS = `${ROW_COLUMNS}, ${MANAGER_NAME},
   (select coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name) order by g.display_name), '[]')
      from group_memberships gm join groups g on g.id = gm.group_id where gm.user_id = u.id) as groups`;
+/** COLUMNS of a user just inserted: no group has it yet, and without a manager there is no name to read. */
+const createdColumns = (managerId: string | null | undefined) =>
+  `${ROW_COLUMNS}, ${managerId ? MANAGER_NAME : 'null::text as manager_display_name'}, '[]'::json as groups`;
 const VISIBLE = `u.status not in ('deleted', 'purged') and u.idp_deleted_at is null`;
 
 interface UserRow {
@@ -383,7 +387,7 @@ async function insertUser(
     ...(write.active === undefined ? {} : { active: write.active }),
     ...(passwordHash ? { passwordHash } : {}),
     policy: await policyOf(ctx),
-    returning: COLUMNS,
+    returning: createdColumns(write.fields.managerId),
   };
   const created = onlyIf ? await createUserWithLifecycle(ctx.em, { ...input, onlyIf }) : await createUserWithLifecycle(ctx.em, input);
   if (created.ok) return created.row as unknown as UserRow;

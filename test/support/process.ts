@@ -8,12 +8,16 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `turnover <command>` as a long-running child process. */
-export function startService(command: string, env: Record<string, string | undefined>): ServiceProcess {
+/**
+ * Starts `turnover <command>` as a long-running child process. `ownGroup`: in a process group of
+ * its own, as a terminal runs it, so a test can signal the whole group as Ctrl-C does.
+ */
+export function startService(command: string, env: Record<string, string | undefined>, { ownGroup = false } = {}): ServiceProcess {
   const child = spawn(process.execPath, [BIN, command], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: ownGroup,
   });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));

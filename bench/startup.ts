@@ -29,7 +29,7 @@ for (let i = 0; i < runs; i++) {
     await waitFor200(`http://127.0.0.1:${port}/readyz`, 120_000);
     bucket.push(Date.now() - started);
     process.kill(-child.pid!, 'SIGINT');
-    await waitUntilClosed(port);
+    await waitUntilStopped(port, dataDir);
   }
   await fs.rm(dataDir, { recursive: true, force: true });
 }
@@ -42,13 +42,18 @@ console.log(`node ${process.version}, ${os.cpus().length} cpus`);
 console.log(`cold start to /readyz 200, first start (initdb + migrations): ${fmt(first)}`);
 console.log(`cold start to /readyz 200, restart on existing data:          ${fmt(restart)}`);
 
-async function waitUntilClosed(port: number): Promise<void> {
+/** Until the port is closed and the embedded server is gone (its postmaster.pid removed). */
+async function waitUntilStopped(port: number, dataDir: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/healthz`);
-    } catch {
-      return;
-    }
+    const listening = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      () => true,
+      () => false,
+    );
+    const serverUp = await fs.stat(path.join(dataDir, 'postgres', 'postmaster.pid')).then(
+      () => true,
+      () => false,
+    );
+    if (!listening && !serverUp) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('turnover did not stop within 30 s of SIGINT');

@@ -17,6 +17,14 @@
  * on the client (ClientRead) almost all the time, so each create is bound by its round trips times
  * the loop latency of a loaded machine, over a pool of 10 connections (src/store/orm.ts); a pool
  * of 30 gave about 1.6x the creates in one trial.
+ * It also prints the CPU each create costs the server and the embedded database (from /proc),
+ * which a machine shared with other runs distorts much less than the rates. Creates were 8 round
+ * trips (4.5 ms server + 2.7 ms database CPU each); as one statement with no token lookup, 2.1 +
+ * 1.4 ms; with concurrent creates sharing a statement (src/scim/create-batch.ts), about 1.9 +
+ * 0.7 ms, against the reference's 1.2 to 1.3 ms. The server process is then CPU bound; in its
+ * profile SCIMMY's schema work (the reference's too), GC, the socket writes and pino-http
+ * dominate. The trigram index and the welcome_email NOTIFY cost the statement little (EXPLAIN
+ * ANALYZE), but the NOTIFY lock serialises commits (BENCH_WAITS: sessions on Lock:object).
  * Targets (issue 3): filtered GET at 100k within 1.3x of its time at 1k; create throughput at least
  * 0.8x of the in-memory scimmy-routers reference.
  */

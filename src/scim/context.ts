@@ -2,7 +2,7 @@ import SCIMMY from 'scimmy';
 import type { Policy } from '../lifecycle/policy.ts';
 import type { Logger } from '../log.ts';
 import type { EntityManager } from '../store/orm.ts';
-import { loadPolicy } from '../store/user-lifecycle.ts';
+import { loadPolicy, type CreatedUser, type CreateUserInput, type RefusedCreate, type SkippedCreate } from '../store/user-lifecycle.ts';
 
 /**
  * What one SCIM request carries into the SCIMMY handlers (their `ctx` argument). SCIMMY's
@@ -31,6 +31,8 @@ export interface ScimContext {
   tokenCheck?: { sql: string; params: unknown[] };
   /** Looks the token up now (once): throws ScimUnauthorized if it is no longer live; refreshes `policy`. */
   verifyAuth?: () => Promise<void>;
+  /** Creates outside a transaction, shared with concurrent requests (create-batch.ts). */
+  createShared?: (input: CreateUserInput & { returning: string }) => Promise<CreatedUser | RefusedCreate | SkippedCreate>;
   /** For alerts that belong in the log (the deprovision guard tripping). */
   logger?: Logger;
 }

@@ -5,6 +5,7 @@ import type { ApiContext } from '../http/context.ts';
 import { scimOperations } from '../metrics.ts';
 import { authenticateScim, liveTokenCheck, ScimUnauthorized, unauthorized, verifyScimAuth, type ScimAuth } from './auth.ts';
 import type { ScimContext } from './context.ts';
+import { createBatcher } from './create-batch.ts';
 import { SCIM_CONTENT_TYPE, scimError, sendScimError, toScimFailure } from './errors.ts';
 import { groupHandlers, listScimGroups } from './groups.ts';
 import { attributeSelection, parseListQuery, type ListQuery } from './list.ts';
@@ -38,6 +39,7 @@ export function createScimRouter(context: ApiContext): Router {
     Resource.basepath(basepath);
   }
 
+  const createShared = createBatcher(context.orm);
   const router = express.Router();
   router.use((_req, res, next) => {
     res.type(SCIM_CONTENT_TYPE);
@@ -68,7 +70,7 @@ export function createScimRouter(context: ApiContext): Router {
       };
       const start = async (em: ScimContext['em']) => {
         const check = liveTokenCheck(auth);
-        const own: ScimContext = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy, logger: context.logger };
+        const own: ScimContext = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy, logger: context.logger, createShared };
         if (check) {
           own.tokenCheck = check;
           own.verifyAuth = async () => {

@@ -389,7 +389,12 @@ async function insertUser(
     policy: await policyOf(ctx),
     returning: createdColumns(write.fields.managerId),
   };
-  const created = onlyIf ? await createUserWithLifecycle(ctx.em, { ...input, onlyIf }) : await createUserWithLifecycle(ctx.em, input);
+  // Outside a transaction the statement may be shared with concurrent creates; inside, it is the request's.
+  const created = !onlyIf
+    ? await createUserWithLifecycle(ctx.em, input)
+    : ctx.createShared && !ctx.em.isInTransaction()
+      ? await ctx.createShared({ ...input, onlyIf })
+      : await createUserWithLifecycle(ctx.em, { ...input, onlyIf });
   if (created.ok) return created.row as unknown as UserRow;
   if (created.skipped) return null;
   throw scimError(409, 'uniqueness', created.refusal.message);

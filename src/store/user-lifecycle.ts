@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TaskPayloads } from '../../jobs/registry.ts';
 import { resolvePolicy, type Policy } from '../lifecycle/policy.ts';
@@ -403,90 +404,121 @@ export async function createUserWithLifecycle(
 ): Promise<CreatedUser | RefusedCreate | SkippedCreate>;
 export async function createUserWithLifecycle(em: EntityManager, input: CreateUserInput): Promise<CreatedUser | RefusedCreate>;
 export async function createUserWithLifecycle(em: EntityManager, input: CreateUserInput): Promise<CreatedUser | RefusedCreate | SkippedCreate> {
-  const policy = input.policy ?? (await loadPolicy(em, input.tenantId));
-  const result = transition(
-    null,
-    {
-      type: 'create',
-      source: input.source,
-      ...(input.active === undefined ? {} : { active: input.active }),
-      withPassword: input.passwordHash !== undefined,
-      ...(input.sendWelcome === undefined ? {} : { sendWelcome: input.sendWelcome }),
-    },
-    policy,
-  );
-  if (!result.ok) return result;
-  const statement = createStatement(input, result);
-  const [row] = await sqlIn(em)<Record<string, unknown> & { __id: string | null }>(statement.sql, statement.params);
-  if (!row?.__id) {
-    if (input.onlyIf) return { ok: false, skipped: true };
-    throw new Error('user insert returned no row');
-  }
-  const { __id: userId, ...returned } = row;
-  return { ok: true, userId, result, row: returned };
+  return (await createUsersWithLifecycle(em, [input], input.returning))[0]!;
 }
 
-/** The insert, a welcome_email task per mail effect, and the audit entry, each reading the new row. */
-function createStatement(input: CreateUserInput, result: TransitionOk): { sql: string; params: unknown[] } {
-  const f = input.fields;
-  const guard = input.onlyIf;
-  const params: unknown[] = [
-    input.tenantId,
-    f.userName,
-    f.externalId ?? null,
-    f.firstName ?? null,
-    f.lastName ?? null,
-    f.displayName ?? null,
-    f.email ?? null,
-    JSON.stringify(f.emails ?? []),
-    f.phone ?? null,
-    JSON.stringify(f.phoneNumbers ?? []),
-    f.extension ?? null,
-    f.department ?? null,
-    f.role ?? 'basic_user',
-    f.title ?? null,
-    f.employeeNumber ?? null,
-    f.costCenter ?? null,
-    f.organization ?? null,
-    f.division ?? null,
-    f.managerId ?? null,
-    f.terminationDate ?? null,
-    JSON.stringify(f.scimExtra ?? {}),
-    result.status,
-    result.disabledBy,
-    input.active !== false,
-    input.passwordHash ?? null,
-    ...(guard ? guard.params : []),
-  ];
+/**
+ * createUserWithLifecycle for several users in ONE statement (concurrent SCIM creates share it:
+ * one round trip and one commit for all). Each user's row, task and audit entry are as if created
+ * alone; an `onlyIf` holds back its own user only. `returning` (the inputs' own is ignored) is
+ * selected for every user. One failure (a taken userName) fails the statement, so nothing is
+ * written and the caller may retry the creates one by one.
+ */
+export async function createUsersWithLifecycle(
+  em: EntityManager,
+  inputs: CreateUserInput[],
+  returning = 'u.id',
+): Promise<Array<CreatedUser | RefusedCreate | SkippedCreate>> {
+  const policies = new Map<string, Policy>();
+  const planned: Array<{ input: CreateUserInput; result: TransitionOk; id: string } | RefusedCreate> = [];
+  for (const input of inputs) {
+    let policy = input.policy ?? policies.get(input.tenantId);
+    if (!policy) policies.set(input.tenantId, (policy = await loadPolicy(em, input.tenantId)));
+    const result = transition(
+      null,
+      {
+        type: 'create',
+        source: input.source,
+        ...(input.active === undefined ? {} : { active: input.active }),
+        withPassword: input.passwordHash !== undefined,
+        ...(input.sendWelcome === undefined ? {} : { sendWelcome: input.sendWelcome }),
+      },
+      policy,
+    );
+    planned.push(result.ok ? { input, result, id: randomUUID() } : result);
+  }
+  const creates = planned.filter((p): p is Exclude<typeof p, RefusedCreate> => 'input' in p);
+  const rows = new Map<string, Record<string, unknown>>();
+  if (creates.length) {
+    const statement = createStatement(creates, returning);
+    for (const { __id, ...row } of await sqlIn(em)<Record<string, unknown> & { __id: string }>(statement.sql, statement.params)) rows.set(__id, row);
+  }
+  return planned.map((p) => {
+    if (!('input' in p)) return p;
+    const row = rows.get(p.id);
+    if (row) return { ok: true, userId: p.id, result: p.result, row };
+    if (p.input.onlyIf) return { ok: false, skipped: true };
+    throw new Error('user insert returned no row');
+  });
+}
+
+/**
+ * The users (one SELECT each, under its own `onlyIf`), a welcome_email task per mail effect and an
+ * audit entry each, reading the rows the insert returned. Every value is cast: in a UNION the
+ * literals would otherwise be text, which uuid or boolean columns do not take.
+ */
+function createStatement(creates: Array<{ input: CreateUserInput; result: TransitionOk; id: string }>, returning: string): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const selects = creates.map(({ input, result, id }) => {
+    const f = input.fields;
+    params.push(
+      id,
+      input.tenantId,
+      f.userName,
+      f.externalId ?? null,
+      f.firstName ?? null,
+      f.lastName ?? null,
+      f.displayName ?? null,
+      f.email ?? null,
+      JSON.stringify(f.emails ?? []),
+      f.phone ?? null,
+      JSON.stringify(f.phoneNumbers ?? []),
+      f.extension ?? null,
+      f.department ?? null,
+      f.role ?? 'basic_user',
+      f.title ?? null,
+      f.employeeNumber ?? null,
+      f.costCenter ?? null,
+      f.organization ?? null,
+      f.division ?? null,
+      f.managerId ?? null,
+      f.terminationDate ?? null,
+      JSON.stringify(f.scimExtra ?? {}),
+      result.status,
+      result.disabledBy,
+      input.active !== false,
+      input.passwordHash ?? null,
+      ...(input.onlyIf?.params ?? []),
+    );
+    return `select ?::uuid, ?::uuid, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::jsonb, ?::text, ?::jsonb, ?::text, ?::text,
+        ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::uuid, ?::timestamptz, ?::jsonb, ?::text, ?::text, ?::boolean, ?::text,
+        0, now(), 1, now(), now()${input.onlyIf ? ` where (${input.onlyIf.sql})` : ''}`;
+  });
   const ctes = [
     `u as (insert into users (id, tenant_id, user_name, external_id, first_name, last_name, display_name, email, emails, phone,
         phone_numbers, extension, department, role, title, employee_number, cost_center, organization, division,
         manager_id, termination_date, scim_extra, status, disabled_by, idp_active, password_hash, failed_login_count,
         status_changed_at, version, created_at, updated_at)
-     select gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?::jsonb, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, 0,
-        now(), 1, now(), now()
-     ${guard ? `where (${guard.sql})` : ''}
+     ${selects.join('\n     union all ')}
      returning *)`,
   ];
   // set_password needs nothing more: the hash went in with the row.
-  result.effects.forEach((effect, i) => {
-    if (effect.type !== 'send_welcome_email') return;
+  const mail = creates.flatMap(({ input, result, id }) => result.effects.filter((e) => e.type === 'send_welcome_email').map(() => ({ id, actor: input.actor })));
+  if (mail.length) {
     ctes.push(
-      `mail${i} as (insert into tasks (id, tenant_id, user_id, type, payload, actor, run_at)
-        select gen_random_uuid(), u.tenant_id, u.id, 'welcome_email', ?::jsonb, ?, now() from u)`,
+      `mail as (insert into tasks (id, tenant_id, user_id, type, payload, actor, run_at)
+        select gen_random_uuid(), u.tenant_id, u.id, 'welcome_email', ?::jsonb, m.actor, now()
+          from u join (values ${mail.map(() => '(?::uuid, ?::text)').join(', ')}) m(id, actor) on m.id = u.id)`,
     );
-    params.push(JSON.stringify({ purpose: 'welcome' } satisfies TaskPayloads['welcome_email']), input.actor);
-  });
+    params.push(JSON.stringify({ purpose: 'welcome' } satisfies TaskPayloads['welcome_email']), ...mail.flatMap((m) => [m.id, m.actor]));
+  }
   ctes.push(
     `aud as (insert into audit_entries (tenant_id, at, actor, action, user_id, details)
-      select u.tenant_id, now(), ?, 'user.create', u.id, ?::jsonb from u)`,
+      select u.tenant_id, now(), a.actor, 'user.create', u.id, a.details
+        from u join (values ${creates.map(() => '(?::uuid, ?::text, ?::jsonb)').join(', ')}) a(id, actor, details) on a.id = u.id)`,
   );
-  params.push(
-    input.actor,
-    JSON.stringify({ to: result.status, source: input.source, effects: result.effects.map((e) => e.type), ...input.details }),
-  );
-  // Exactly one row, also when `onlyIf` left `u` empty (then its columns are null).
-  const sql = `with ${ctes.join(',\n')}
-    select u.id as __id, ${input.returning ?? 'u.id'} from (select 1) one left join u on true`;
-  return { sql, params };
+  for (const { input, result, id } of creates) {
+    params.push(id, input.actor, JSON.stringify({ to: result.status, source: input.source, effects: result.effects.map((e) => e.type), ...input.details }));
+  }
+  return { sql: `with ${ctes.join(',\n')}\n    select u.id as __id, ${returning} from u`, params };
 }

@@ -5,7 +5,7 @@ import type { Mailer } from '../src/mail/transport.ts';
 import type { TaskType } from '../src/lifecycle/tasks.ts';
 import type { Task } from '../src/store/entities/index.ts';
 import type { TaskUserRow } from '../src/store/task-users.ts';
-import type { DeferredWrites } from '../src/store/user-lifecycle.ts';
+import type { LifecycleWrites } from '../src/store/lifecycle-writes.ts';
 import type { JobData, TaskPayloads } from './registry.ts';
 
 /** What a processor decides about its task; the runner writes it to the task row. */
@@ -34,7 +34,7 @@ export interface TaskContext<T extends TaskType> {
    * lifecycle write to. Processors that apply one lifecycle event get both through
    * runLifecycleEvent.
    */
-  batch?: { user: TaskUserRow | null; writes: DeferredWrites };
+  batch?: { user: TaskUserRow | null; writes: LifecycleWrites };
   mailer: Mailer;
   publicUrl: string;
   logger: Logger;

@@ -11,7 +11,7 @@ import { isPermanentDatabaseError } from '../store/errors.ts';
 import type { Orm } from '../store/orm.ts';
 import { pgArray, sqlIn } from '../store/sql.ts';
 import { lockTaskUsers } from '../store/task-users.ts';
-import { DeferredWrites } from '../store/user-lifecycle.ts';
+import { LifecycleWrites } from '../store/lifecycle-writes.ts';
 
 export interface RunTaskDependencies {
   orm: Orm;
@@ -140,7 +140,7 @@ async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise
       const userIds = claimed.map((c) => c.task.userId).filter((id): id is string => !!id);
       const distinct = new Set(userIds).size === claimed.length;
       const users = distinct ? await lockTaskUsers(em, userIds) : undefined;
-      const writes = new DeferredWrites();
+      const writes = new LifecycleWrites();
       const results = [];
       for (const c of claimed) {
         if (!TASK_DEFINITIONS[c.task.type].batch) throw new Error(`task ${c.task.id} is not of the job's type`);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TaskPayloads } from '../../jobs/registry.ts';
 import { resolvePolicy, type Policy } from '../lifecycle/policy.ts';
-import { DEFAULT_ANSWERING_RULE, type ResetPlan } from '../lifecycle/reset-plan.ts';
 import type { DisabledBy, StoredUserStatus } from '../lifecycle/statuses.ts';
 import {
   transition,
@@ -12,7 +11,8 @@ import {
   type Refusal,
   type TransitionOk,
 } from '../lifecycle/transition.ts';
-import { pgArray, sqlIn } from './sql.ts';
+import { LifecycleWrites, planUserWrite } from './lifecycle-writes.ts';
+import { sqlIn } from './sql.ts';
 
 /**
  * Applies a lifecycle event to one user: the only code that writes a user's status. It locks the
@@ -45,7 +45,7 @@ export interface ApplyEventInput {
    * Hand the write to this batch instead of running it (group commit, src/queue/run-task.ts): the
    * batch runs the writes of many users as one statement before it commits. Needs `locked`.
    */
-  defer?: DeferredWrites;
+  defer?: LifecycleWrites;
 }
 
 export type ApplyEventResult =
@@ -96,220 +96,32 @@ export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventIn
     action: `user.${input.event.type}`,
     details: { from: row.status, to: result.status, changed: result.changed, effects: result.effects.map((e) => e.type), ...input.details },
   };
+  const write = planUserWrite(
+    {
+      tenantId: input.tenantId,
+      userId: input.userId,
+      version: row.version,
+      from: row.status,
+      actor: input.actor,
+      taskId: input.taskId ?? null,
+      ...(input.passwordHash ? { passwordHash: input.passwordHash } : {}),
+      audit,
+    },
+    result,
+    applied,
+  );
   const purge = applied.some((e) => e.type === 'purge_personal_data');
-  if (input.defer && input.locked && !purge) {
-    input.defer.add((prefix) => writeStatement(input, row, result, applied, audit, prefix));
-  } else {
-    await new DeferredWrites().add((prefix) => writeStatement(input, row, result, applied, audit, prefix)).run(em);
+  if (input.defer && input.locked && !purge) input.defer.add(write);
+  else {
+    await new LifecycleWrites().add(write).run(em);
     if (purge) await purgePersonalData(em, input.userId);
   }
   return { ok: true, from: row.status, result, mailEffects };
 }
 
-/** One user's write: its CTEs (names prefixed), their parameters, and the CTE that updates the row. */
-interface WriteParts {
-  ctes: string[];
-  params: unknown[];
-  userCte: string;
-}
-
-/**
- * Lifecycle writes of distinct users, run as ONE statement: each user's CTEs side by side. Each
- * user's CTEs touch only that user's rows, so no row is modified twice in the statement, which
- * PostgreSQL forbids; the caller keeps a batch to one write per user.
- */
-export class DeferredWrites {
-  private readonly parts: WriteParts[] = [];
-
-  add(build: (prefix: string) => WriteParts): this {
-    this.parts.push(build(this.parts.length ? `w${this.parts.length}_` : ''));
-    return this;
-  }
-
-  get size(): number {
-    return this.parts.length;
-  }
-
-  async run(em: EntityManager): Promise<void> {
-    if (!this.parts.length) return;
-    const counts = this.parts.map((p) => `(select count(*) from ${p.userCte})`).join(' + ');
-    const [outcome] = await sqlIn(em)<{ user_rows: number }>(
-      `with ${this.parts.flatMap((p) => p.ctes).join(',\n')} select (${counts})::int as user_rows`,
-      this.parts.flatMap((p) => p.params),
-    );
-    // Every row was locked by this transaction at the version read, so this only fails if that
-    // invariant is broken; the transaction then rolls back whole.
-    if (Number(outcome?.user_rows) !== this.parts.length) throw new Error('a user changed while locked');
-    this.parts.length = 0;
-  }
-}
-
 export async function loadPolicy(em: EntityManager, tenantId: string): Promise<Policy> {
   const [tenant] = await sqlIn(em)<{ policy: unknown }>(`select policy from tenants where id = ?`, [tenantId]);
   return resolvePolicy(tenant?.policy);
-}
-
-/**
- * The status change, every effect but the purge, and the audit entry as ONE statement: a user
- * update plus data-modifying CTEs, one per table touched (names prefixed, so a batch of users can
- * share one statement: see DeferredWrites). Round trips are what 10,000 resets are made of
- * (bench/jobs.ts). PostgreSQL runs
- * all CTEs on one snapshot and a row must not be modified twice in one statement, which is why
- * effects are merged per table first (all user columns in one UPDATE, all token revocations in
- * one, ...). Effects are idempotent: revoking what is revoked or deleting what is gone is a no-op.
- */
-function writeStatement(
-  input: ApplyEventInput,
-  row: LockedUserRow,
-  result: TransitionOk,
-  effects: Effect[],
-  audit: { action: string; details: Record<string, unknown> },
-  prefix: string,
-): WriteParts {
-  const { userId, tenantId } = input;
-  // Column -> assignment; a column set by two effects (say clear_password and a reset) is written
-  // once, by the later one, since PostgreSQL refuses two assignments to one column.
-  const assignments = new Map<string, { sql: string; values: unknown[] }>();
-  /** `fragment` is `column = <sql>` with one `?` per value, or a bare column for `column = ?`. */
-  const set = (fragment: string, ...values: unknown[]) => {
-    const column = fragment.split('=')[0]!.trim();
-    assignments.set(column, { sql: fragment.includes('=') ? fragment : `${fragment} = ?`, values });
-  };
-  if (result.changed) {
-    set('status', result.status);
-    set('disabled_by', result.disabledBy);
-    set('failed_login_count', result.failedLoginCount);
-    if (result.status !== row.status) set('status_changed_at = now()');
-  }
-  const revokeKinds = new Set<'device' | 'other'>();
-  let expireLinks = false;
-  let clearHistory = false;
-  const deleteDeviceKinds = new Set<string>();
-  let deleteAllDevices = false;
-  const deleteDataKinds = new Set<string>();
-  let restoreDefaultRule = false;
-  let unassignNumber = false;
-  const mail: Array<'welcome' | 'recovery'> = [];
-
-  for (const effect of effects) {
-    switch (effect.type) {
-      case 'revoke_sessions':
-        revokeKinds.add('other'); // interactive sessions: every token of the user's but device tokens
-        break;
-      case 'revoke_device_tokens':
-        revokeKinds.add('device');
-        break;
-      case 'revoke_password_links':
-        expireLinks = true;
-        break;
-      case 'clear_history_on_devices':
-        clearHistory = true;
-        break;
-      case 'clear_password':
-        set('password_hash = null');
-        break;
-      case 'set_password':
-        if (!input.passwordHash) throw new Error('set_password needs a password hash');
-        set('password_hash', input.passwordHash);
-        break;
-      case 'record_activity':
-        set(effect.via === 'checkin' ? 'last_checkin_at = now()' : 'last_signin_at = now()');
-        break;
-      case 'clear_reset_data': {
-        // Always: the person (name, email), their password and PIN, soft phones and app sessions.
-        for (const column of ['first_name', 'last_name', 'display_name', 'email', 'password_hash', 'pin_hash']) set(`${column} = null`);
-        set(`emails = '[]'`);
-        revokeKinds.add('device').add('other');
-        deleteDeviceKinds.add('soft_phone');
-        for (const kind of effect.plan.clearUserDataKinds) deleteDataKinds.add(kind);
-        if (effect.plan.restoreDefaultAnsweringRule) restoreDefaultRule = true;
-        if (effect.plan.unassignPhoneNumber) unassignNumber = true;
-        if (effect.plan.removeDeviceLines) deleteAllDevices = true;
-        break;
-      }
-      case 'assign_person':
-        set('first_name', effect.firstName);
-        set('last_name', effect.lastName);
-        set('display_name', `${effect.firstName} ${effect.lastName}`);
-        set('email', effect.email);
-        set('emails = ?::jsonb', JSON.stringify(effect.email ? [{ value: effect.email, type: 'work', primary: true }] : []));
-        break;
-      case 'purge_personal_data':
-        break; // its own statements, after this one (see purgePersonalData)
-      case 'send_welcome_email':
-      case 'send_recovery_email':
-        mail.push(effect.type === 'send_welcome_email' ? 'welcome' : 'recovery');
-        break;
-    }
-  }
-
-  // Only a changed row gets a new version; an unchanged one is still "touched" so the count
-  // below proves the row was there and locked.
-  const sets = [...assignments.values()].map((a) => a.sql);
-  const setParams = [...assignments.values()].flatMap((a) => a.values);
-  const touched = sets.length > 0;
-  const ctes: string[] = [];
-  const params: unknown[] = [];
-  const cte = (name: string, body: string, values: unknown[] = []) => {
-    ctes.push(`${prefix}${name} as (${body})`);
-    params.push(...values);
-  };
-  cte(
-    'u',
-    touched
-      ? `update users set ${sets.join(', ')}, version = version + 1, updated_at = now() where id = ? and version = ? returning id`
-      : `select id from users where id = ? and version = ?`,
-    [...setParams, userId, row.version],
-  );
-  if (revokeKinds.size === 2) cte('tok', `update api_tokens set revoked_at = now() where user_id = ? and revoked_at is null returning 1`, [userId]);
-  else if (revokeKinds.size === 1) {
-    const op = revokeKinds.has('device') ? '=' : '<>';
-    cte('tok', `update api_tokens set revoked_at = now() where user_id = ? and kind ${op} 'device' and revoked_at is null returning 1`, [userId]);
-  }
-  if (revokeKinds.has('other')) {
-    // Console sign-ins are sessions too: a banned or deprovisioned operator is signed out at once.
-    cte('ses', `update operator_sessions set revoked_at = now() where user_id = ? and revoked_at is null returning 1`, [userId]);
-  }
-  if (expireLinks) {
-    cte('lnk', `update password_links set expires_at = now() where user_id = ? and used_at is null and expires_at > now() returning 1`, [userId]);
-  }
-  if (deleteAllDevices) cte('dev', `delete from devices where user_id = ? returning 1`, [userId]);
-  else if (deleteDeviceKinds.size) {
-    cte('dev', `delete from devices where user_id = ? and kind = any(?::text[]) returning 1`, [userId, pgArray([...deleteDeviceKinds])]);
-  }
-  if (clearHistory && !deleteAllDevices) {
-    cte('hist', `update devices set clear_history = true where user_id = ? and removed_at is null and kind <> all(?::text[]) returning 1`, [
-      userId,
-      pgArray([...deleteDeviceKinds]),
-    ]);
-  }
-  if (deleteDataKinds.size) {
-    cte('dat', `delete from user_data where user_id = ? and kind = any(?::text[]) returning 1`, [userId, pgArray([...deleteDataKinds])]);
-  }
-  if (restoreDefaultRule) {
-    // Same snapshot as the delete above, so the delete never sees (and removes) this new row.
-    cte('rule', `insert into user_data (id, tenant_id, user_id, kind, payload) values (gen_random_uuid(), ?, ?, 'answering_rule', ?::jsonb) returning 1`, [
-      tenantId,
-      userId,
-      JSON.stringify(DEFAULT_ANSWERING_RULE),
-    ]);
-  }
-  if (unassignNumber) {
-    cte('num', `update phone_numbers set state = 'available', user_id = null, assigned_at = null where user_id = ? returning 1`, [userId]);
-  }
-  mail.forEach((purpose, i) => {
-    cte(
-      `mail${i}`,
-      `insert into tasks (id, tenant_id, user_id, type, payload, actor, run_at) values (gen_random_uuid(), ?, ?, 'welcome_email', ?::jsonb, ?, now()) returning 1`,
-      [tenantId, userId, JSON.stringify({ purpose } satisfies TaskPayloads['welcome_email']), input.actor],
-    );
-  });
-  cte(
-    'aud',
-    `insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) select ?, now(), ?, ?, ?, ?, ?::jsonb from ${prefix}u returning 1`,
-    [tenantId, input.actor, audit.action, userId, input.taskId ?? null, JSON.stringify(audit.details)],
-  );
-  return { ctes, params, userCte: `${prefix}u` };
 }
 
 /** GDPR erasure: the tombstone keeps id, tenant and status; everything personal goes. */

@@ -129,7 +129,7 @@ async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise
   let skipped: Waiting[];
   try {
     ({ done, skipped } = await deps.orm.em.fork().transactional(async (em) => {
-      const tasks = await claimTasks(em, batch.map((w) => w.job.data.taskId));
+      const tasks = await lockClaimableTasks(em, batch.map((w) => w.job.data.taskId));
       const claimed = batch.flatMap((w) => {
         const task = tasks.get(w.job.data.taskId);
         return task ? [{ waiting: w, job: w.job, token: w.token, task }] : [];
@@ -155,7 +155,7 @@ async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise
         }
       }
       await writes.run(em);
-      await recordOutcomes(em, results.map((r) => [r.claimed.task.id, r.outcome]));
+      await recordOutcomes(em, results.map((r) => [r.claimed.task.id, r.outcome]), 'locked');
       return { done: results, skipped: batch.filter((w) => !tasks.has(w.job.data.taskId)) };
     }));
   } catch (error) {
@@ -203,7 +203,7 @@ async function runAlone({ job, token }: Delivery, deps: RunTaskDependencies): Pr
     if (!processor) throw new UnrecoverableError(`no processor for task type ${task.type}`);
     outcome = await deps.orm.em.fork().transactional(async (em) => {
       const result = await processor(contextFor(claimed, em, deps, log));
-      await recordOutcomes(em, [[task.id, result]]);
+      await recordOutcomes(em, [[task.id, result]], 'claimed');
       return result;
     });
   } catch (error) {
@@ -243,8 +243,7 @@ async function finish(claimed: Claimed, outcome: TaskOutcome, endTimer: () => vo
 
 /**
  * Moves the tasks to `running` and returns their rows in the same statement (one round trip, no
- * ORM hydration), in the transaction of `em` if it has one. `running` is claimable too so a job
- * whose worker died can be re-run.
+ * ORM hydration). `running` is claimable too so a job whose worker died can be re-run.
  */
 async function claimTasks(em: EntityManager, taskIds: string[]): Promise<Map<string, Task>> {
   const rows = await sqlIn(em)<Record<string, unknown>>(
@@ -262,12 +261,32 @@ function taskFromRow(row: Record<string, unknown>): Task {
 }
 
 /** Each task's outcome, in the transaction that holds its effects: one statement for them all. */
-async function recordOutcomes(em: EntityManager, outcomes: Array<[taskId: string, outcome: TaskOutcome]>): Promise<void> {
+/**
+ * A batch's tasks, locked for its transaction (FOR UPDATE) instead of claimed by an update of
+ * their own: the outcome is the one write of each task row, and it counts the attempt. Nobody
+ * sees these tasks `running`, but nobody could: the batch commits claim and outcome together.
+ */
+async function lockClaimableTasks(em: EntityManager, taskIds: string[]): Promise<Map<string, Task>> {
+  const rows = await sqlIn(em)<Record<string, unknown>>(
+    `select * from tasks where id = any(?::uuid[]) and state = any(?::text[]) order by id for update`,
+    [pgArray(taskIds), pgArray(CLAIMABLE)],
+  );
+  return new Map(rows.map((row) => [row.id as string, { ...taskFromRow(row), state: 'running', attempts: Number(row.attempts) + 1 } as Task]));
+}
+
+/**
+ * Each task's outcome, in the transaction that holds its effects: one statement for them all.
+ * `claimed`: the tasks were claimed (committed `running`) before; `locked`: by lockClaimableTasks in
+ * this transaction, so this write also counts the attempt.
+ */
+async function recordOutcomes(em: EntityManager, outcomes: Array<[taskId: string, outcome: TaskOutcome]>, how: 'claimed' | 'locked'): Promise<void> {
+  const claimed = how === 'claimed';
   const rows = await sqlIn(em)<{ id: string }>(
     `update tasks t set state = v.state, result = v.result, reason = v.reason, last_error = null,
        finished_at = case when v.state = 'succeeded' then now() else null end, updated_at = now(), version = t.version + 1
+       ${claimed ? '' : ', attempts = t.attempts + 1, started_at = now()'}
       from jsonb_to_recordset(?::jsonb) as v(id uuid, state text, result jsonb, reason text)
-      where t.id = v.id and t.state = 'running'
+      where t.id = v.id and ${claimed ? `t.state = 'running'` : `t.state = any(?::text[])`}
       returning t.id`,
     [
       JSON.stringify(
@@ -278,6 +297,7 @@ async function recordOutcomes(em: EntityManager, outcomes: Array<[taskId: string
           reason: outcome.state === 'needs_decision' ? outcome.reason : null,
         })),
       ),
+      ...(claimed ? [] : [pgArray(CLAIMABLE)]),
     ],
   );
   // Someone (an operator cancelling) moved a task while it ran: roll the work back.

@@ -72,4 +72,57 @@ describe.each(queueBackendsUnderTest())('lifecycle tasks committed together on $
     )) as [{ transactions: string }];
     expect(Number(transactions)).toBeLessThan(62);
   });
+
+  it('writes users with different changes in one batch each by its own plan', async () => {
+    const users = await t.sql<{ id: string; n: number }>(
+      `insert into users (id, tenant_id, user_name, first_name, last_name, status, status_changed_at)
+       select gen_random_uuid(), ?, 'mixed.' || g || '@example.org', 'Ada', 'Lovelace', 'active', now() from generate_series(1, 30) g
+       returning id, substring(user_name from 'mixed\\.(\\d+)@')::int as n`,
+      [t.tenantId],
+    );
+    const ids = users.map((u) => u.id);
+    await t.sql(
+      `insert into user_data (id, tenant_id, user_id, kind, payload)
+       select gen_random_uuid(), ?, id, k, '{}' from users, unnest(array['voicemail_message', 'custom_contact']) k where id = any(?::uuid[])`,
+      [t.tenantId, `{${ids.join(',')}}`],
+    );
+    // Three changes in one burst: resets clearing voicemail, resets keeping it, and bans.
+    const plan = users.map((u) => ({
+      user_id: u.id,
+      type: u.n % 3 === 0 ? 'ban' : 'reset',
+      payload: u.n % 3 === 1 ? { options: { voicemailMessages: true } } : u.n % 3 === 2 ? { options: {} } : {},
+    }));
+    await t.sql(
+      `insert into tasks (id, tenant_id, type, user_id, payload, actor, run_at)
+       select gen_random_uuid(), ?, x.type, x.user_id::uuid, x.payload, 'test', now() from jsonb_to_recordset(?::jsonb) as x(type text, user_id text, payload jsonb)`,
+      [t.tenantId, JSON.stringify(plan)],
+    );
+    for (let i = 0; i < 300; i++) {
+      const [{ open }] = (await t.sql<{ open: string }>(
+        `select count(*) as open from tasks where user_id = any(?::uuid[]) and state not in ('succeeded', 'failed')`,
+        [`{${ids.join(',')}}`],
+      )) as [{ open: string }];
+      if (open === '0') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const rows = await t.sql<{ n: number; status: string; first_name: string | null; kinds: string | null; state: string }>(
+      `select substring(u.user_name from 'mixed\\.(\\d+)@')::int as n, u.status, u.first_name,
+              (select string_agg(kind, ',' order by kind) from user_data d where d.user_id = u.id) as kinds,
+              (select state from tasks where user_id = u.id) as state
+         from users u where u.id = any(?::uuid[]) order by 1`,
+      [`{${ids.join(',')}}`],
+    );
+    for (const r of rows) {
+      expect(r.state).toBe('succeeded');
+      if (r.n % 3 === 0) expect([r.status, r.first_name, r.kinds]).toEqual(['banned', 'Ada', 'custom_contact,voicemail_message']);
+      else if (r.n % 3 === 1) expect([r.status, r.first_name, r.kinds]).toEqual(['setup_required', null, 'custom_contact']);
+      else expect([r.status, r.first_name, r.kinds]).toEqual(['setup_required', null, 'custom_contact,voicemail_message']);
+    }
+    // They did share transactions (so one statement carried several plans).
+    const [{ transactions }] = (await t.sql<{ transactions: string }>(
+      `select count(distinct at) as transactions from audit_entries where user_id = any(?::uuid[]) and action in ('user.reset', 'user.ban')`,
+      [`{${ids.join(',')}}`],
+    )) as [{ transactions: string }];
+    expect(Number(transactions)).toBeLessThan(30);
+  });
 });

@@ -25,10 +25,10 @@ export interface RunTaskDependencies {
 const CLAIMABLE = ['pending', 'enqueued', 'running', 'waiting_for_device'];
 
 /**
- * Group commit. Jobs that arrive while earlier ones are still being written wait and then go
- * together: one claim statement, one transaction for the lifecycle tasks among them, one outcome
- * statement, one commit. A reset is two statements of its own; BEGIN, claim, outcome and COMMIT
- * (and the commit's WAL flush) are shared by the batch, which is what 10,000 resets are made of
+ * Group commit. Lifecycle jobs that arrive while earlier ones are still being written wait and
+ * then go together, in one transaction of five statements whatever their number: lock the task
+ * rows, lock and read the users, write every user's change (src/store/lifecycle-writes.ts), record
+ * the outcomes, commit. Round trips and WAL flushes are what 10,000 resets are made of
  * (bench/jobs.ts). At low load a job goes alone on the next tick, so nothing waits for company.
  */
 const MAX_BATCH = 64;
@@ -62,8 +62,9 @@ export interface TaskRunner {
  * makes a duplicate delivery harmless.
  *
  * Task types marked `batch` in the registry share a transaction with the others of their batch. If
- * anything in that transaction fails (a refusal, a conflict), it is rolled back whole and each of
- * its tasks runs again alone, so one task's failure never touches another's outcome.
+ * a task fails in it (a refusal, say), the transaction is rolled back whole, that task runs again
+ * alone and the others together; a failure no task can be blamed for sends each task alone. One
+ * task's failure never touches another's outcome.
  */
 export function createTaskRunner(deps: RunTaskDependencies): TaskRunner {
   const waiting: Waiting[] = [];
@@ -119,10 +120,7 @@ function loggerFor(task: Task, deps: RunTaskDependencies): Logger {
   return deps.logger.child({ taskId: task.id, type: task.type, attempt: task.attempts });
 }
 
-/**
- * The batch's lifecycle tasks in one transaction, claimed in it too: the claim, the effects and
- * the outcomes commit together (one WAL flush). On any failure, each task runs again alone.
- */
+/** The batch's tasks in one transaction: their claim, effects and outcomes commit together. */
 async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise<void> {
   if (batch.length <= 1) return batch[0] && settle(batch[0], runAlone(batch[0], deps));
   let done: Array<{ claimed: Claimed & { waiting: Waiting }; outcome: TaskOutcome; endTimer: () => void; log: Logger }>;
@@ -147,9 +145,9 @@ async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise
         const endTimer = taskDuration.startTimer({ type: c.task.type });
         const log = loggerFor(c.task, deps);
         const processor = deps.processors[c.task.type] as TaskProcessor<TaskType>;
-        const batch = users ? { user: users.get(c.task.userId!) ?? null, writes } : undefined;
+        const shared = users ? { batch: { user: users.get(c.task.userId!) ?? null, writes } } : {};
         try {
-          results.push({ claimed: c, outcome: await processor({ ...contextFor(c, em, deps, log), ...(batch ? { batch } : {}) }), endTimer, log });
+          results.push({ claimed: c, outcome: await processor({ ...contextFor(c, em, deps, log), ...shared }), endTimer, log });
         } catch (error) {
           throw new BatchMemberFailed(c.waiting, error);
         }

@@ -1,7 +1,7 @@
 import { applyLifecycleEvent } from '../store/user-lifecycle.ts';
 import { sqlIn } from '../store/sql.ts';
 import type { TaskPayloads } from '../../jobs/registry.ts';
-import { guardHolds } from '../lifecycle/deprovision-guard.ts';
+import { activeUsersWorthCounting, guardHolds } from '../lifecycle/deprovision-guard.ts';
 import type { Policy } from '../lifecycle/policy.ts';
 import { deprovisionGuardTrips } from '../metrics.ts';
 import { policyOf, type ScimContext } from './context.ts';
@@ -144,18 +144,33 @@ async function mustHold(ctx: ScimContext, userId: string, policy: Policy): Promi
   const sql = sqlIn(ctx.em);
   const [user] = await sql<{ status: string }>(`select status from users where id = ?`, [userId]);
   if (!user || !['active', 'inactive', 'password_required'].includes(user.status)) return false; // nothing left to cut off
+  // Past the limit already: hold without queueing behind the lock. Holding is the safe side of a
+  // race, so only a decision to apply needs the counts taken under the lock.
+  if (await guardTripped(ctx, guard)) return true;
   await sql(`select pg_advisory_xact_lock(hashtext('deprovision-guard:' || ?::text))`, [ctx.tenantId]);
-  const [counts] = await sql<{ recent: string; active: string }>(
+  return guardTripped(ctx, guard);
+}
+
+/** The guard's counts as they stand: IdP deprovisionings applied or held in the window, and the users who can sign in. */
+async function guardTripped(ctx: ScimContext, guard: Policy['deprovisionGuard']): Promise<boolean> {
+  const sql = sqlIn(ctx.em);
+  const [counted] = await sql<{ recent: string }>(
     `select
        (select count(*) from audit_entries
          where tenant_id = ? and at > now() - make_interval(mins => ?) and actor like 'scim:%'
            and action in ('user.scim_deactivate', 'user.scim_delete') and (details->>'changed')::boolean is true)
        + (select count(*) from tasks
-           where tenant_id = ? and reason = ? and created_at > now() - make_interval(mins => ?)) as recent,
-       (select count(*) from users where tenant_id = ? and status in ('active', 'inactive', 'password_required')) as active`,
-    [ctx.tenantId, guard.windowMinutes, ctx.tenantId, GUARD_REASON, guard.windowMinutes, ctx.tenantId],
+           where tenant_id = ? and reason = ? and created_at > now() - make_interval(mins => ?)) as recent`,
+    [ctx.tenantId, guard.windowMinutes, ctx.tenantId, GUARD_REASON, guard.windowMinutes],
   );
-  return guardHolds(guard, Number(counts!.recent), Number(counts!.active));
+  const recent = Number(counted!.recent);
+  const cap = activeUsersWorthCounting(guard, recent);
+  if (cap === 0) return guardHolds(guard, recent, 0);
+  const [active] = await sql<{ n: string }>(
+    `select count(*) as n from (select 1 from users where tenant_id = ? and status in ('active', 'inactive', 'password_required') limit ?) s`,
+    [ctx.tenantId, cap],
+  );
+  return guardHolds(guard, recent, Number(active!.n));
 }
 
 async function hold(ctx: ScimContext, userId: string, idpEvent: 'scim_deactivate' | 'scim_delete'): Promise<void> {
@@ -178,10 +193,14 @@ async function hold(ctx: ScimContext, userId: string, idpEvent: 'scim_deactivate
     JSON.stringify({ idpEvent, reason: GUARD_REASON }),
   ]);
   // One live alert per tenant, due shortly, so a burst of held changes is one e-mail to the admins.
+  // Not even tried when one is live already: an insert that meets the unique key of an uncommitted
+  // one waits for that transaction, which would line up a whole burst of held changes.
   await sql(
     `insert into tasks (id, tenant_id, type, payload, actor, dedupe_key, run_at)
-     values (gen_random_uuid(), ?, 'guard_alert', '{}', ?, 'guard-alert', now() + make_interval(secs => ?)) on conflict do nothing`,
-    [ctx.tenantId, ctx.actor, GUARD_ALERT_DELAY_SECONDS],
+     select gen_random_uuid(), ?, 'guard_alert', '{}', ?, 'guard-alert', now() + make_interval(secs => ?)
+      where not exists (select 1 from tasks where tenant_id = ? and dedupe_key = 'guard-alert' and state not in ('succeeded', 'failed', 'cancelled'))
+     on conflict do nothing`,
+    [ctx.tenantId, ctx.actor, GUARD_ALERT_DELAY_SECONDS, ctx.tenantId],
   );
   deprovisionGuardTrips.inc();
   ctx.logger?.warn({ tenantId: ctx.tenantId, userId, taskId: task!.id, idpEvent }, 'deprovision guard: IdP change held for approval');

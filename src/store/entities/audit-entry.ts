@@ -35,5 +35,10 @@ export const AuditEntrySchema = new EntitySchema<AuditEntry>({
     { name: 'audit_entries_tenant_at_idx', properties: ['tenantId', 'at'] },
     { name: 'audit_entries_tenant_user_at_idx', properties: ['tenantId', 'userId', 'at'] },
     { name: 'audit_entries_tenant_actor_at_idx', properties: ['tenantId', 'actor', 'at'] },
+    // The mass-deprovision guard counts these within its window on every IdP deactivation.
+    {
+      name: 'audit_entries_idp_deprovision_idx',
+      expression: `create index "audit_entries_idp_deprovision_idx" on "audit_entries" ("tenant_id", "at") where "action" in ('user.scim_deactivate', 'user.scim_delete')`,
+    },
   ],
 });

@@ -71,6 +71,11 @@ export const TaskSchema = new EntitySchema<Task>({
     { name: 'tasks_operation_state_idx', properties: ['operationId', 'state'] },
     { name: 'tasks_tenant_user_idx', properties: ['tenantId', 'userId', 'createdAt'] },
     { name: 'tasks_tenant_state_idx', properties: ['tenantId', 'state', 'updatedAt'] },
+    // The mass-deprovision guard counts the changes it held within its window.
+    {
+      name: 'tasks_guard_held_idx',
+      expression: `create index "tasks_guard_held_idx" on "tasks" ("tenant_id", "created_at") where "reason" = 'deprovision_guard'`,
+    },
     {
       name: 'tasks_live_dedupe_key',
       expression: `create unique index "tasks_live_dedupe_key" on "tasks" ("tenant_id", "dedupe_key") where "dedupe_key" is not null and "state" not in ('succeeded', 'failed', 'cancelled')`,

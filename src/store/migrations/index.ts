@@ -7,6 +7,7 @@ import { Migration20261127235117_api_tokens_user_idx } from './Migration20261127
 import { Migration20261128000456_operator_sessions } from './Migration20261128000456_operator_sessions.ts';
 import { Migration20261128004800_user_list_search } from './Migration20261128004800_user_list_search.ts';
 import { Migration20261128014500_guard_alert_task } from './Migration20261128014500_guard_alert_task.ts';
+import { Migration20261128030000_guard_count_indexes } from './Migration20261128030000_guard_count_indexes.ts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same under any
@@ -22,4 +23,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261128000456_operator_sessions', class: Migration20261128000456_operator_sessions },
   { name: 'Migration20261128004800_user_list_search', class: Migration20261128004800_user_list_search },
   { name: 'Migration20261128014500_guard_alert_task', class: Migration20261128014500_guard_alert_task },
+  { name: 'Migration20261128030000_guard_count_indexes', class: Migration20261128030000_guard_count_indexes },
 ];

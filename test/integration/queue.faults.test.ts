@@ -36,7 +36,16 @@ describe.each(queueBackendsUnderTest())('queue storage wiped mid-run on $name', 
     } else {
       const client = new pg.Client({ connectionString: t.runtime.database.url });
       await client.connect();
-      await client.query(`delete from bullmq.job`);
+      // The workers lock job rows as they go; the wipe may be picked as a deadlock victim. Retry it:
+      // the point is that the storage does get wiped mid-run.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.query(`delete from bullmq.job`);
+          break;
+        } catch (error) {
+          if ((error as { code?: string }).code !== '40P01' || attempt === 5) throw error;
+        }
+      }
       await client.end();
     }
   }

@@ -211,3 +211,26 @@ describe('SCIM Users: what Entra ID sends', () => {
     expect((await s.call('GET', `/Users/${user.id}`)).body).toMatchObject({ userName: user.userName, name: user.name });
   });
 });
+
+describe('SCIM Users: a burst of creates (they share statements, src/scim/create-batch.ts)', () => {
+  const s = useScim('scim_users_burst');
+
+  it('answers each create on its own: the duplicate gets 409, the rest 201 with one audit entry and one welcome task each', async () => {
+    const names = Array.from({ length: 30 }, () => uniqueName('burst'));
+    // The last one repeats the first, in other case: one of the two must be refused, whichever lands second.
+    const bodies = [...names, names[0]!.toUpperCase()].map((userName) => ({ schemas: [CORE_USER], userName, name: { givenName: 'Burst', familyName: 'User' } }));
+    const replies = await Promise.all(bodies.map((body) => s.call('POST', '/Users', body)));
+    expect(replies.map((r) => r.status).sort()).toEqual([...Array(30).fill(201), 409]);
+    const conflict = replies.find((r) => r.status === 409)!;
+    expect(conflict.body).toMatchObject({ status: '409', scimType: 'uniqueness' });
+    const ids = replies.filter((r) => r.status === 201).map((r) => r.body.id as string);
+    expect(new Set(ids).size).toBe(30);
+    const rows = await s.t.sql<{ audits: string; welcomes: string; users: string }>(
+      `select (select count(*) from audit_entries where action = 'user.create' and user_id = any(?::uuid[])) as audits,
+              (select count(*) from tasks where type = 'welcome_email' and user_id = any(?::uuid[])) as welcomes,
+              (select count(*) from users where id = any(?::uuid[])) as users`,
+      [`{${ids.join(',')}}`, `{${ids.join(',')}}`, `{${ids.join(',')}}`],
+    );
+    expect(rows[0]).toEqual({ audits: '30', welcomes: '30', users: '30' });
+  });
+});

@@ -20,7 +20,16 @@ export interface TaskPayloads {
   unlock: Record<string, never>;
   delete: Record<string, never>;
   purge: Record<string, never>;
-  reset: { options: Partial<ResetOptions>; skipPendingData?: boolean };
+  reset: {
+    options: Partial<ResetOptions>;
+    skipPendingData?: boolean;
+    /**
+     * Hand the reset seat to this person in the same transaction ("Reset App Access", seed 000):
+     * the details an operator typed before the reset are not lost to it, even when the reset
+     * waits on a device long after the operator has left the page.
+     */
+    handOverTo?: { firstName: string; lastName: string; email?: string };
+  };
   recycle: { firstName: string; lastName: string; email?: string; sendWelcome?: boolean };
   /** `recovery`: the same set-password link, for a forced password reset. */
   welcome_email: { purpose?: 'welcome' | 'recovery' };

@@ -5,7 +5,7 @@ import { transition, type LifecycleEvent } from '../src/lifecycle/transition.ts'
 import { insertAuditEntry } from '../src/store/audit.ts';
 import { lockTaskUsers } from '../src/store/task-users.ts';
 import { runLifecycleEvent } from './lifecycle-event.ts';
-import type { TaskProcessor } from './types.ts';
+import type { TaskContext, TaskOutcome, TaskProcessor } from './types.ts';
 
 /**
  * Reset a seat (DESIGN.md §2): clear exactly the selected data, keep the extension, status
@@ -19,6 +19,28 @@ import type { TaskProcessor } from './types.ts';
  * app session, so nothing can arrive from the devices any more and that data was given up then.
  */
 export const resetProcessor: TaskProcessor<'reset'> = async (context) => {
+  const outcome = await resetSeat(context);
+  return outcome.state === 'succeeded' && context.payload.handOverTo ? handOver(context, outcome) : outcome;
+};
+
+/**
+ * "Reset App Access": the reset seat goes to the person in the payload, in the reset's
+ * transaction, through the recycle transition (no welcome e-mail: the operator is shown a
+ * generated password). A refusal rolls the reset back with it.
+ */
+async function handOver(context: TaskContext<'reset'>, outcome: TaskOutcome): Promise<TaskOutcome> {
+  const { firstName, lastName, email } = context.payload.handOverTo!;
+  if (typeof firstName !== 'string' || typeof lastName !== 'string' || (email != null && typeof email !== 'string')) {
+    throw new UnrecoverableError('invalid_payload: handOverTo needs firstName and lastName as strings, and email as a string if given');
+  }
+  const { batch, ...alone } = context;
+  // The recycle is decided on the row the reset wrote: the batch's pending writes go first.
+  if (batch) await batch.writes.run(context.em);
+  const recycled = await runLifecycleEvent(alone, { type: 'recycle', firstName, lastName, email: email ?? null, sendWelcome: false });
+  return { ...outcome, result: { ...outcome.result, handedOver: true, to: recycled.result?.to } };
+}
+
+async function resetSeat(context: TaskContext<'reset'>): Promise<TaskOutcome> {
   const { task, payload, em } = context;
   if (!task.userId) throw new UnrecoverableError('reset task has no user');
   const event: LifecycleEvent = { type: 'reset', options: payload.options ?? {} };
@@ -79,7 +101,7 @@ export const resetProcessor: TaskProcessor<'reset'> = async (context) => {
   // The row is still locked by this transaction: hand it over instead of reading it again.
   const outcome = await runLifecycleEvent(context, event, { locked: user });
   return { ...outcome, result: { ...outcome.result, pendingData } };
-};
+}
 
 /** What the operator reads on the task: the decision and each app device's state and count. */
 function summarise(decision: PendingDataDecision, skipped: boolean) {

@@ -200,6 +200,31 @@ describe.each(queueBackendsUnderTest())('admin operations on $name', ({ name, re
     expect((await api.get('/admin/operations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 
+  it('resets and hands the seat over in one task (Reset App Access), even when the reset waited on the device', async () => {
+    const seat = await t.createUser({ firstName: 'Ann', lastName: 'New' }); // the operator typed the new person in first
+    const device = await addDevice(seat.id, { pending: 3 });
+    const handOver = { users: { [seat.id]: { firstName: 'Ann', lastName: 'New', email: 'ann.new@example.org' } } };
+    const missing = await api.post('/admin/operations', { action: 'reset', userIds: [seat.id], handOver: { users: {} }, dryRun: true });
+    expect(missing.status).toBe(422);
+    const dry = await api.post('/admin/operations', { action: 'reset', userIds: [seat.id], handOver, dryRun: true });
+    expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+    const run = await api.post('/admin/operations', { action: 'reset', userIds: [seat.id], handOver, confirm: dry.body.confirmToken });
+    expect(run.status).toBe(202);
+    await waitForOperation(run.body.operationId, (b) => b.counts.waiting === 1);
+    // Nobody is watching any more; the phone finishes uploading and checks in.
+    await t.sql(`update devices set pending_items = 0, last_checkin_at = now() where id = ?`, [device]);
+    const [task] = await t.sql<{ id: string }>(`select id from tasks where operation_id = ?`, [run.body.operationId]);
+    expect((await api.post(`/admin/tasks/${task!.id}/retry`)).status).toBe(200);
+    const done = await waitForOperation(run.body.operationId, (b) => b.state === 'completed');
+    expect(done.counts).toMatchObject({ total: 1, succeeded: 1 });
+    const user = await t.getUser(seat.id);
+    expect([user.status, user.firstName, user.lastName, user.email]).toEqual(['password_required', 'Ann', 'New', 'ann.new@example.org']);
+    const audit = await t.sql<{ action: string }>(`select action from audit_entries where user_id = ? and task_id = ? order by id`, [seat.id, task!.id]);
+    expect(audit.map((a) => a.action)).toEqual(['task.retry', 'user.reset', 'user.recycle']);
+    // No welcome e-mail: the operator hands over a generated password instead.
+    expect(await t.sql(`select 1 from tasks where user_id = ? and type = 'welcome_email'`, [seat.id])).toEqual([]);
+  });
+
   it('shows progress while it runs: a reset waiting on a device, a needs_decision one skipped with confirmation, a retry', async () => {
     const plain = await t.createUser();
     const uploading = await t.createUser();

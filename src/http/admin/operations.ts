@@ -73,7 +73,18 @@ const SIMPLE_ACTIONS = ['ban', 'unban', 'disable', 'activate', 'unlock', 'delete
 export const operationRequest = z
   .discriminatedUnion('action', [
     z.object({ action: z.enum(SIMPLE_ACTIONS), options: z.object({}).strict().optional(), ...common }).strict(),
-    z.object({ action: z.literal('reset'), options: resetOptions.optional(), ...common }).strict(),
+    z
+      .object({
+        action: z.literal('reset'),
+        options: resetOptions.optional(),
+        handOver: z
+          .object({ users: z.record(z.uuid(), recycleUser.omit({ sendWelcome: true })) })
+          .strict()
+          .optional()
+          .openapi({ description: 'Hand each reset seat to a new person in the same task (what a recycle does, without a welcome e-mail): "Reset App Access".' }),
+        ...common,
+      })
+      .strict(),
     z
       .object({
         action: z.literal('recycle'),
@@ -97,13 +108,15 @@ export const operationRequest = z
       .strict(),
   ])
   .superRefine((request, ctx) => {
-    if (request.action !== 'recycle') return;
-    const named = new Set(Object.keys(request.options.users).map((id) => id.toLowerCase()));
+    const names = request.action === 'recycle' ? request.options.users : request.action === 'reset' ? request.handOver?.users : undefined;
+    if (!names) return;
+    const path = request.action === 'recycle' ? ['options', 'users'] : ['handOver', 'users'];
+    const named = new Set(Object.keys(names).map((id) => id.toLowerCase()));
     const missing = request.userIds.filter((id) => !named.has(id.toLowerCase()));
-    if (missing.length) ctx.addIssue({ code: 'custom', path: ['options', 'users'], message: `recycle needs a new name for every user; missing: ${missing.join(', ')}` });
+    if (missing.length) ctx.addIssue({ code: 'custom', path, message: `${request.action === 'recycle' ? 'recycle' : 'a hand-over'} needs a new name for every user; missing: ${missing.join(', ')}` });
     const selected = new Set(request.userIds.map((id) => id.toLowerCase()));
     const extra = [...named].filter((id) => !selected.has(id));
-    if (extra.length) ctx.addIssue({ code: 'custom', path: ['options', 'users'], message: `names given for users not selected: ${extra.join(', ')}` });
+    if (extra.length) ctx.addIssue({ code: 'custom', path, message: `names given for users not selected: ${extra.join(', ')}` });
   })
   .openapi('OperationRequest');
 type OperationRequest = z.infer<typeof operationRequest>;
@@ -377,8 +390,13 @@ function taskPayload(request: OperationRequest, userId: string): TaskPayloads[Ta
     case 'disable':
     case 'activate':
       return { by: 'operator' };
-    case 'reset':
-      return { options: request.options ?? {} };
+    case 'reset': {
+      const to = request.handOver ? personFor(request.handOver.users, userId) : undefined;
+      return {
+        options: request.options ?? {},
+        ...(to ? { handOverTo: { firstName: to.firstName, lastName: to.lastName, ...(to.email ? { email: to.email } : {}) } } : {}),
+      };
+    }
     case 'recycle': {
       const person = recyclePerson(request, userId);
       return {
@@ -400,13 +418,18 @@ function taskPayload(request: OperationRequest, userId: string): TaskPayloads[Ta
 }
 
 function recyclePerson(request: Extract<OperationRequest, { action: 'recycle' }>, userId: string) {
-  const entry = Object.entries(request.options.users).find(([id]) => id.toLowerCase() === userId);
-  return entry![1];
+  return personFor(request.options.users, userId);
+}
+
+/** The new person named for a user (ids compared case-insensitively; the refinement saw to it that there is one). */
+function personFor<P>(users: Record<string, P>, userId: string): P {
+  return Object.entries(users).find(([id]) => id.toLowerCase() === userId)![1];
 }
 
 /** Options for the operation row and the audit trail: recycle's new names are personal data, so only their count. */
 function auditableOptions(request: OperationRequest): Record<string, unknown> {
   if (request.action === 'recycle') return { users: Object.keys(request.options.users).length };
+  if (request.action === 'reset' && request.handOver) return { ...request.options, handOver: Object.keys(request.handOver.users).length };
   return request.options ?? {};
 }
 

@@ -2,7 +2,7 @@ import { Alert, Button, Group, Loader, Modal, Stack, Text } from '@mantine/core'
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api, unwrap } from '../api/client.ts';
-import { getOperation, runOperation, waitForOperation } from '../api/operations.ts';
+import { getOperation, runOperation } from '../api/operations.ts';
 import type { User } from '../labels.ts';
 import { Credentials } from '../pages/UserDetail.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
@@ -11,14 +11,15 @@ import { SkipPendingDataConfirm } from './SkipPendingDataConfirm.tsx';
 type Phase =
   | { name: 'start' }
   | { name: 'resetting'; operationId: string }
-  | { name: 'handing_over' }
+  | { name: 'issuing' }
   | { name: 'done'; userName: string | null; password: string };
 
 /**
- * "Reset App Access" (seed 000), on the API's pieces: a reset whose task checks the devices for
- * pending data (waiting with "Retry Now", or "Unable to Retrieve Results" with "Skip Pending
- * Data" behind a data-loss confirmation), then a recycle that hands the seat to the person now in
- * the details form, then a generated password shown once with "Copy".
+ * "Reset App Access" (seed 000): one reset task that checks the devices for pending data (waiting
+ * with "Retry Now", or "Unable to Retrieve Results" with "Skip Pending Data" behind a data-loss
+ * confirmation) and hands the seat to the person now in the details form in the same transaction
+ * (so leaving the page while it waits loses nothing), then a generated password shown once with
+ * "Copy".
  */
 export function ResetAppAccess({ user, onClose }: { user: User; onClose: () => void }) {
   const [phase, setPhase] = useState<Phase>({ name: 'start' });
@@ -26,7 +27,12 @@ export function ResetAppAccess({ user, onClose }: { user: User; onClose: () => v
   const person = { firstName: user.firstName?.trim() ?? '', lastName: user.lastName?.trim() ?? '', email: user.email?.trim() ?? '' };
 
   const start = useMutation({
-    mutationFn: () => runOperation({ action: 'reset', userIds: [user.id] }),
+    mutationFn: () =>
+      runOperation({
+        action: 'reset',
+        userIds: [user.id],
+        handOver: { users: { [user.id]: { firstName: person.firstName, lastName: person.lastName, ...(person.email ? { email: person.email } : {}) } } },
+      }),
     onSuccess: (operationId) => setPhase({ name: 'resetting', operationId }),
   });
   const progress = useQuery({
@@ -41,25 +47,17 @@ export function ResetAppAccess({ user, onClose }: { user: User; onClose: () => v
     mutationFn: (id: string) => unwrap(api.POST('/tasks/{id}/skip-pending-data', { params: { path: { id } }, body: { confirmDataLoss: true } })),
     onSuccess: () => setConfirmSkip(false),
   });
-  const handOver = useMutation({
+  const issue = useMutation({
     mutationFn: async () => {
-      setPhase({ name: 'handing_over' });
-      const recycled = await waitForOperation(
-        await runOperation({
-          action: 'recycle',
-          userIds: [user.id],
-          options: { users: { [user.id]: { ...person, email: person.email || undefined, sendWelcome: false } } as never },
-        }),
-      );
-      if (recycled.tasks[0]?.state !== 'succeeded') throw new Error(recycled.tasks[0]?.lastError ?? 'the recycle failed');
+      setPhase({ name: 'issuing' });
       const credentials = await unwrap(api.POST('/users/{id}/credentials', { params: { path: { id: user.id } } }));
       setPhase({ name: 'done', userName: credentials.userName, password: credentials.password });
     },
   });
   const resetDone = phase.name === 'resetting' && task?.state === 'succeeded';
   useEffect(() => {
-    if (resetDone && handOver.isIdle) handOver.mutate();
-  }, [resetDone, handOver]);
+    if (resetDone && issue.isIdle) issue.mutate();
+  }, [resetDone, issue]);
 
   // The operation lists states; the task itself says how many items the devices last reported.
   const waiting = task?.state === 'waiting_for_device' || task?.state === 'needs_decision';
@@ -72,7 +70,7 @@ export function ResetAppAccess({ user, onClose }: { user: User; onClose: () => v
   return (
     <Modal opened onClose={onClose} title="Reset App Access" size="lg" closeButtonProps={{ 'aria-label': 'Close dialog' }}>
       <Stack>
-        <ErrorNotice error={start.error ?? retry.error ?? skip.error ?? handOver.error} />
+        <ErrorNotice error={start.error ?? retry.error ?? skip.error ?? issue.error} />
         {phase.name === 'start' ? (
           !person.firstName || !person.lastName ? (
             <Alert color="yellow" title="Edit the details first">
@@ -135,7 +133,7 @@ export function ResetAppAccess({ user, onClose }: { user: User; onClose: () => v
           )
         ) : null}
 
-        {phase.name === 'handing_over' ? (
+        {phase.name === 'issuing' ? (
           <Group>
             <Loader size="sm" aria-label="Issuing credentials" />
             <Text>The account has been reset. Issuing the new credentials…</Text>

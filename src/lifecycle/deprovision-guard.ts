@@ -17,15 +17,14 @@ export function guardLimit(guard: DeprovisionGuard, activeUsers: number): number
 }
 
 /**
- * How many users who can sign in are worth counting to decide guardHolds after `recent`: past
- * this many the percentage no longer binds, so a count capped here decides exactly as the full
- * count would (0: the count limit decides alone). Counting 100,000 users under the tenant's
- * guard lock on every deactivation is what made a burst of them crawl.
+ * How many users who can sign in are worth counting for guardHolds: past this many the
+ * percentage allows `maxCount` or more, so the count limit binds alone and a count capped here
+ * decides exactly as the full count would. Counting 100,000 users on every IdP deactivation is
+ * what made a burst of them crawl; with the defaults this is 251.
  */
-export function activeUsersWorthCounting(guard: DeprovisionGuard, recent: number): number {
-  if (recent + 1 > guard.maxCount) return 0;
-  // The least n with floor(n * maxPercent / 100) >= recent + 1; one more against rounding.
-  return Math.ceil(((recent + 1) * 100) / guard.maxPercent) + 1;
+export function activeUsersWorthCounting(guard: DeprovisionGuard): number {
+  // The least n with floor(n * maxPercent / 100) >= maxCount; one more against rounding.
+  return Math.ceil((guard.maxCount * 100) / guard.maxPercent) + 1;
 }
 
 /**

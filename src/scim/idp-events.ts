@@ -1,5 +1,5 @@
 import { applyLifecycleEvent } from '../store/user-lifecycle.ts';
-import { sqlIn } from '../store/sql.ts';
+import { pgArray, sqlIn } from '../store/sql.ts';
 import type { TaskPayloads } from '../../jobs/registry.ts';
 import { activeUsersWorthCounting, guardHolds } from '../lifecycle/deprovision-guard.ts';
 import type { Policy } from '../lifecycle/policy.ts';
@@ -141,36 +141,47 @@ const GUARD_ALERT_DELAY_SECONDS = 30;
 async function mustHold(ctx: ScimContext, userId: string, policy: Policy): Promise<boolean> {
   const guard = policy.deprovisionGuard;
   if (!guard.enabled) return false;
-  const sql = sqlIn(ctx.em);
-  const [user] = await sql<{ status: string }>(`select status from users where id = ?`, [userId]);
-  if (!user || !['active', 'inactive', 'password_required'].includes(user.status)) return false; // nothing left to cut off
+  const first = await guardCounts(ctx, guard, userId);
+  if (!first.status || !CAN_SIGN_IN.includes(first.status)) return false; // nothing left to cut off
   // Past the limit already: hold without queueing behind the lock. Holding is the safe side of a
-  // race, so only a decision to apply needs the counts taken under the lock.
-  if (await guardTripped(ctx, guard)) return true;
-  await sql(`select pg_advisory_xact_lock(hashtext('deprovision-guard:' || ?::text))`, [ctx.tenantId]);
-  return guardTripped(ctx, guard);
+  // race, so only a decision to apply needs counts taken under the lock.
+  if (guardHolds(guard, first.recent, first.active)) return true;
+  await sqlIn(ctx.em)(`select pg_advisory_xact_lock(hashtext('deprovision-guard:' || ?::text))`, [ctx.tenantId]);
+  // A statement of its own: its snapshot is taken after the lock, so it sees every change
+  // committed by whoever held the lock before.
+  const locked = await guardCounts(ctx, guard);
+  return guardHolds(guard, locked.recent, locked.active);
 }
 
-/** The guard's counts as they stand: IdP deprovisionings applied or held in the window, and the users who can sign in. */
-async function guardTripped(ctx: ScimContext, guard: Policy['deprovisionGuard']): Promise<boolean> {
-  const sql = sqlIn(ctx.em);
-  const [counted] = await sql<{ recent: string }>(
+const CAN_SIGN_IN = ['active', 'inactive', 'password_required'];
+
+/**
+ * One round trip: the user's status (when asked), the IdP deprovisionings applied or held within
+ * the window, and the users who can sign in, counted only as far as the decision needs.
+ */
+async function guardCounts(ctx: ScimContext, guard: Policy['deprovisionGuard'], userId?: string): Promise<{ status?: string; recent: number; active: number }> {
+  const [row] = await sqlIn(ctx.em)<{ status: string | null; recent: string; active: string }>(
     `select
+       ${userId ? '(select status from users where id = ?)' : 'null'} as status,
        (select count(*) from audit_entries
          where tenant_id = ? and at > now() - make_interval(mins => ?) and actor like 'scim:%'
            and action in ('user.scim_deactivate', 'user.scim_delete') and (details->>'changed')::boolean is true)
        + (select count(*) from tasks
-           where tenant_id = ? and reason = ? and created_at > now() - make_interval(mins => ?)) as recent`,
-    [ctx.tenantId, guard.windowMinutes, ctx.tenantId, GUARD_REASON, guard.windowMinutes],
+           where tenant_id = ? and reason = ? and created_at > now() - make_interval(mins => ?)) as recent,
+       (select count(*) from (select 1 from users where tenant_id = ? and status = any(?::text[]) limit ?) s) as active`,
+    [
+      ...(userId ? [userId] : []),
+      ctx.tenantId,
+      guard.windowMinutes,
+      ctx.tenantId,
+      GUARD_REASON,
+      guard.windowMinutes,
+      ctx.tenantId,
+      pgArray(CAN_SIGN_IN),
+      activeUsersWorthCounting(guard),
+    ],
   );
-  const recent = Number(counted!.recent);
-  const cap = activeUsersWorthCounting(guard, recent);
-  if (cap === 0) return guardHolds(guard, recent, 0);
-  const [active] = await sql<{ n: string }>(
-    `select count(*) as n from (select 1 from users where tenant_id = ? and status in ('active', 'inactive', 'password_required') limit ?) s`,
-    [ctx.tenantId, cap],
-  );
-  return guardHolds(guard, recent, Number(active!.n));
+  return { ...(row?.status ? { status: row.status } : {}), recent: Number(row!.recent), active: Number(row!.active) };
 }
 
 async function hold(ctx: ScimContext, userId: string, idpEvent: 'scim_deactivate' | 'scim_delete'): Promise<void> {

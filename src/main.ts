@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { sharedLimitStores } from './http/rate-limit-store.ts';
 import type { Logger } from './log.ts';
 import { createMailer, type Mailer } from './mail/transport.ts';
 import { PROCESSORS } from '../jobs/index.ts';
@@ -95,6 +96,9 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
       stops.push(() => workers.close());
     }
 
+    const limits = roles.api ? sharedLimitStores(config.redisUrl, config.queuePrefix) : undefined;
+    if (limits) stops.push(() => limits.close());
+
     const runtime: Runtime = { config, database, orm, queue, queues, mailer, stop: stopAll };
 
     // Every process listens: the API serves everything, a worker only /healthz, /readyz (and
@@ -102,7 +106,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
     const app = createApp({
       logger,
       beforeScrape: createQueueMetricsCollector({ orm, queues }),
-      ...(roles.api ? { api: { config, logger, orm, queue, queues, mailer } } : {}),
+      ...(roles.api ? { api: { config, logger, orm, queue, queues, mailer, ...(limits ? { limits } : {}) } } : {}),
       readiness: [
         { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },
         { name: 'queue', check: () => queue.ping() },

@@ -4,6 +4,7 @@ import type { Mailer } from '../mail/transport.ts';
 import type { QueueBackend } from '../queue/backend.ts';
 import type { TaskQueues } from '../queue/task-queues.ts';
 import type { Orm } from '../store/orm.ts';
+import type { SharedLimitStores } from './rate-limit-store.ts';
 
 /** What every route group (SCIM, admin, client) is built from; main.ts assembles it once. */
 export interface ApiContext {
@@ -14,4 +15,6 @@ export interface ApiContext {
   queue: QueueBackend;
   queues: TaskQueues;
   mailer: Mailer;
+  /** Rate-limit counters shared across API processes (Redis); per process when absent. */
+  limits?: SharedLimitStores;
 }

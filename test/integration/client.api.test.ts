@@ -3,9 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ApiContext } from '../../src/http/context.ts';
 import { createClientRouter } from '../../src/http/client/router.ts';
+import { sharedLimitStores } from '../../src/http/rate-limit-store.ts';
 import { problemHandler } from '../../src/http/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { PROCESSORS } from '../../jobs/index.ts';
@@ -124,6 +126,32 @@ describe('client API', () => {
       expect(statuses).toEqual([401, 401, 401, 429]);
     } finally {
       server.close();
+    }
+  });
+
+  it.runIf(inject('redisUrl'))('counts sign-in attempts in Redis when there is one, so API processes share the limit', async () => {
+    // Two API processes (two routers with stores of their own) behind one address.
+    const prefix = `{limits-test-${randomBytes(3).toString('hex')}}`;
+    const stores = [sharedLimitStores(inject('redisUrl'), prefix)!, sharedLimitStores(inject('redisUrl'), prefix)!];
+    const servers = stores.map((limits) => {
+      const app = express();
+      app.use(createClientRouter({ ...(t.runtime as unknown as ApiContext), limits }, { loginLimits: { windowMs: 60_000, perUser: 100, perAddress: 3 } }));
+      app.use(problemHandler(createLogger('silent')));
+      return app.listen(0, '127.0.0.1');
+    });
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.once('listening', resolve))));
+    try {
+      const statuses = [];
+      for (const [i, userName] of ['a', 'b', 'c', 'd'].entries()) {
+        const url = `http://127.0.0.1:${(servers[i % 2]!.address() as AddressInfo).port}/client/login`;
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userName, password: 'x' }) });
+        statuses.push(res.status);
+      }
+      // Per process the fourth attempt would be the second on its server, and allowed.
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      for (const server of servers) server.close();
+      await Promise.all(stores.map((s) => s.close()));
     }
   });
 

@@ -9,6 +9,7 @@ import { findUserById } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import { parseInput } from '../admin/route.ts';
 import { signIn } from '../sign-in.ts';
+import type { SharedLimitStores } from '../rate-limit-store.ts';
 
 /**
  * POST /client/login (DESIGN.md §4): a user signs in from an app with user name (or email) and
@@ -40,18 +41,31 @@ export const LOGIN_RATE_LIMITS = {
   perAddress: 300,
 };
 
-export function loginRoutes(router: Router, { orm, limits = LOGIN_RATE_LIMITS }: { orm: Orm; limits?: typeof LOGIN_RATE_LIMITS }): void {
+export function loginRoutes(
+  router: Router,
+  { orm, limits = LOGIN_RATE_LIMITS, stores }: { orm: Orm; limits?: typeof LOGIN_RATE_LIMITS; stores?: SharedLimitStores },
+): void {
   const tooMany = (_req: express.Request, _res: express.Response, next: express.NextFunction) =>
     next(new RequestError('too_many_requests', 429, 'Too many sign-in attempts; wait a while and try again.'));
-  // In-process counters: each API process limits on its own (a shared store would need Redis,
-  // which is optional); the lockout, which is what stops guessing, is counted in the database.
-  const perAddress = rateLimit({ windowMs: limits.windowMs, limit: limits.perAddress, standardHeaders: 'draft-8', legacyHeaders: false, handler: tooMany });
+  // Counted in Redis when there is one (shared by every API process), else in this process (see
+  // rate-limit-store.ts). A limiter whose store fails lets the request through: the lockout,
+  // which is what stops guessing, is counted in the database regardless.
+  const shared = (name: string) => (stores ? { store: stores.store(name), passOnStoreError: true } : {});
+  const perAddress = rateLimit({
+    windowMs: limits.windowMs,
+    limit: limits.perAddress,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: tooMany,
+    ...shared('login-address'),
+  });
   const perUser = rateLimit({
     windowMs: limits.windowMs,
     limit: limits.perUser,
     standardHeaders: false,
     legacyHeaders: false,
     handler: tooMany,
+    ...shared('login-user'),
     keyGenerator: (req) => `user:${String(req.body?.tenant ?? DEFAULT_TENANT_NAME)}:${String(req.body?.userName ?? '').trim().toLowerCase()}`,
   });
 

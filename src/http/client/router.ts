@@ -11,7 +11,11 @@ import { passwordRoutes } from './password.ts';
  */
 export function createClientRouter(context: ApiContext, options: { loginLimits?: typeof LOGIN_RATE_LIMITS } = {}): Router {
   const router = express.Router();
-  loginRoutes(router, { orm: context.orm, ...(options.loginLimits ? { limits: options.loginLimits } : {}) });
+  loginRoutes(router, {
+    orm: context.orm,
+    ...(options.loginLimits ? { limits: options.loginLimits } : {}),
+    ...(context.limits ? { stores: context.limits } : {}),
+  });
   checkinRoutes(router, { orm: context.orm, queues: context.queues });
   passwordRoutes(router, { orm: context.orm });
   return router;

@@ -17,7 +17,7 @@ export async function runLifecycleEvent(
   const { task, em, batch } = context;
   if (!task.userId) throw new UnrecoverableError(`${task.type} task has no user`);
   // In a batch the runner has locked the user already; its write then goes with the batch's.
-  const locked = options.locked ?? (batch?.user?.tenant_id === task.tenantId ? batch.user : undefined);
+  const locked = options.locked ?? batch?.user ?? undefined;
   const applied = await applyLifecycleEvent(em, {
     tenantId: task.tenantId,
     userId: task.userId,

@@ -5,6 +5,7 @@ import { transition, type LifecycleEvent } from '../src/lifecycle/transition.ts'
 import { insertAuditEntry } from '../src/store/audit.ts';
 import { lockTaskUsers } from '../src/store/task-users.ts';
 import { runLifecycleEvent } from './lifecycle-event.ts';
+import { recycleEvent } from './recycle.ts';
 import type { TaskContext, TaskOutcome, TaskProcessor } from './types.ts';
 
 /**
@@ -29,14 +30,12 @@ export const resetProcessor: TaskProcessor<'reset'> = async (context) => {
  * generated password). A refusal rolls the reset back with it.
  */
 async function handOver(context: TaskContext<'reset'>, outcome: TaskOutcome): Promise<TaskOutcome> {
-  const { firstName, lastName, email } = context.payload.handOverTo!;
-  if (typeof firstName !== 'string' || typeof lastName !== 'string' || (email != null && typeof email !== 'string')) {
-    throw new UnrecoverableError('invalid_payload: handOverTo needs firstName and lastName as strings, and email as a string if given');
-  }
+  // No welcome e-mail (sendWelcome is not part of a hand-over): the operator hands over a password.
+  const event = recycleEvent(context.payload.handOverTo!, 'handOverTo');
   const { batch, ...alone } = context;
   // The recycle is decided on the row the reset wrote: the batch's pending writes go first.
   if (batch) await batch.writes.run(context.em);
-  const recycled = await runLifecycleEvent(alone, { type: 'recycle', firstName, lastName, email: email ?? null, sendWelcome: false });
+  const recycled = await runLifecycleEvent(alone, event);
   return { ...outcome, result: { ...outcome.result, handedOver: true, to: recycled.result?.to } };
 }
 
@@ -48,9 +47,9 @@ async function resetSeat(context: TaskContext<'reset'>): Promise<TaskOutcome> {
   // The user locked for the whole task, so no check-in or recycle slips between the check and the
   // reset, with the policy, the database's clock and the app devices: read by the runner with the
   // rest of its batch, else here (one round trip either way).
-  const user = context.batch ? context.batch.user : (await lockTaskUsers(em, [task.userId])).get(task.userId);
+  const user = context.batch ? context.batch.user : (await lockTaskUsers(em, [{ userId: task.userId, tenantId: task.tenantId }])).get(task.userId);
   // A reset that will be refused fails now, with its refusal, rather than after waiting on a phone.
-  if (!user || user.tenant_id !== task.tenantId) return runLifecycleEvent(context, event);
+  if (!user) return runLifecycleEvent(context, event);
   const lifecycleUser = {
     status: user.status,
     disabledBy: user.disabled_by,

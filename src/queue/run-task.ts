@@ -135,9 +135,9 @@ async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise
       // Every user locked and read in one statement (in id order: no deadlock between batches),
       // and every lifecycle write in one more. A user with two tasks here would have the second
       // decided on a stale row, so such a batch runs each task's statements in turn instead.
-      const userIds = claimed.map((c) => c.task.userId).filter((id): id is string => !!id);
-      const distinct = new Set(userIds).size === claimed.length;
-      const users = distinct ? await lockTaskUsers(em, userIds) : undefined;
+      const owners = claimed.flatMap((c) => (c.task.userId ? [{ userId: c.task.userId, tenantId: c.task.tenantId }] : []));
+      const distinct = new Set(owners.map((o) => o.userId)).size === claimed.length;
+      const users = distinct ? await lockTaskUsers(em, owners) : undefined;
       const writes = new LifecycleWrites();
       const results = [];
       for (const c of claimed) {
@@ -222,7 +222,7 @@ async function runAlone({ job, token }: Delivery, deps: RunTaskDependencies): Pr
     // Bad data does not get better with retries: tell BullMQ to stop.
     throw permanent && !(error instanceof UnrecoverableError) ? new UnrecoverableError(message) : error;
   }
-  taskBatchSize.observe(1);
+  if (TASK_DEFINITIONS[task.type].batch) taskBatchSize.observe(1);
   return finish(claimed, outcome, endTimer, log);
 }
 
@@ -258,7 +258,6 @@ function taskFromRow(row: Record<string, unknown>): Task {
   return Object.fromEntries(Object.entries(row).map(([column, value]) => [column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value])) as unknown as Task;
 }
 
-/** Each task's outcome, in the transaction that holds its effects: one statement for them all. */
 /**
  * A batch's tasks, locked for its transaction (FOR UPDATE) instead of claimed by an update of
  * their own: the outcome is the one write of each task row, and it counts the attempt. Nobody

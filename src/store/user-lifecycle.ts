@@ -62,6 +62,9 @@ export interface LockedUserRow {
   policy: unknown;
 }
 
+/** The columns of LockedUserRow, over `users u join tenants t`: one list for every reader of it. */
+export const LOCKED_USER_COLUMNS = 'u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, u.version, t.policy';
+
 export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventInput): Promise<ApplyEventResult> {
   const sql = sqlIn(em);
   // One round trip: the user, locked for this transaction, and the tenant's policy beside it.
@@ -72,7 +75,7 @@ export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventIn
     input.locked ??
     (
       await sql<LockedUserRow>(
-        `select u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, u.version, t.policy
+        `select ${LOCKED_USER_COLUMNS}
            from users u join tenants t on t.id = u.tenant_id
           where u.id = ? and u.tenant_id = ? for no key update of u`,
         [input.userId, input.tenantId],

@@ -374,7 +374,7 @@ function previewEvent(request: OperationRequest, userId: string): LifecycleEvent
     case 'reset':
       return { type: 'reset', options: request.options ?? {} };
     case 'recycle': {
-      const person = recyclePerson(request, userId);
+      const person = personFor(request.options.users, userId);
       return { type: 'recycle', firstName: person.firstName, lastName: person.lastName, email: person.email ?? null, sendWelcome: person.sendWelcome === true };
     }
     case 'force_password_reset':
@@ -398,7 +398,7 @@ function taskPayload(request: OperationRequest, userId: string): TaskPayloads[Ta
       };
     }
     case 'recycle': {
-      const person = recyclePerson(request, userId);
+      const person = personFor(request.options.users, userId);
       return {
         firstName: person.firstName,
         lastName: person.lastName,
@@ -415,10 +415,6 @@ function taskPayload(request: OperationRequest, userId: string): TaskPayloads[Ta
     default:
       return {};
   }
-}
-
-function recyclePerson(request: Extract<OperationRequest, { action: 'recycle' }>, userId: string) {
-  return personFor(request.options.users, userId);
 }
 
 /** The new person named for a user (ids compared case-insensitively; the refinement saw to it that there is one). */
@@ -471,7 +467,7 @@ async function previewOperation(em: EntityManager, operator: Operator, request: 
       effects: result.ok ? result.effects.map((e) => e.type) : [],
     };
     if (request.action === 'recycle' && result.ok) {
-      const person = recyclePerson(request, user.id);
+      const person = personFor(request.options.users, user.id);
       Object.assign(base, { newPerson: { firstName: person.firstName, lastName: person.lastName, email: person.email ?? null } });
     }
     if (!plan || !result.ok) return base;

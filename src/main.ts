@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { answerClientError } from './http/client-error.ts';
 import { sharedLimitStores } from './http/rate-limit-store.ts';
 import type { Logger } from './log.ts';
 import { createMailer, type Mailer } from './mail/transport.ts';
@@ -113,6 +114,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
       ],
     });
     const server = http.createServer(app);
+    server.on('clientError', answerClientError);
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

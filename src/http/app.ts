@@ -1,13 +1,15 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../log.ts';
 import { httpRequests, registry } from '../metrics.ts';
+import { toScimFailure, sendScimError } from '../scim/errors.ts';
 import { createScimRouter } from '../scim/router.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createClientRouter } from './client/router.ts';
 import { createConsoleRouter } from './console.ts';
 import type { ApiContext } from './context.ts';
 import { notFound, problemHandler } from './errors.ts';
+import { guardUrl } from './input-guard.ts';
 import { mountHealth, type ReadinessCheck } from './health.ts';
 
 export interface AppDependencies {
@@ -48,6 +50,7 @@ export function createApp({ logger, readiness, api, beforeScrape }: AppDependenc
     }),
   );
   app.use(countRequests);
+  app.use(guardUrl);
   const ops = express.Router();
   mountHealth(ops, readiness);
   ops.get('/metrics', async (_req, res, next) => {
@@ -66,8 +69,22 @@ export function createApp({ logger, readiness, api, beforeScrape }: AppDependenc
     app.use('/console', createConsoleRouter(api));
   }
   app.use(notFound);
+  app.use(scimErrors(logger));
   app.use(problemHandler(logger));
   return app;
+}
+
+/**
+ * Errors raised before the SCIM router ran (the URL guard) still answer in SCIM's format under
+ * /scim: an IdP parses SCIM error bodies, not problem+json.
+ */
+function scimErrors(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    if (!req.originalUrl.startsWith('/scim/') || res.headersSent) return next(error);
+    const failure = toScimFailure(error);
+    if (failure.internal) logger.error({ err: error, method: req.method }, 'SCIM request failed');
+    sendScimError(res, failure);
+  };
 }
 
 /** Requests by route pattern (not raw path, which would make a series per user id). */

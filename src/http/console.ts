@@ -15,6 +15,7 @@ import { insertAuditEntry } from '../store/audit.ts';
 import type { Operator, OperatorAuthenticator } from './admin/auth.ts';
 import type { ApiContext } from './context.ts';
 import { RequestError } from './errors.ts';
+import { jsonBody } from './input-guard.ts';
 import { signIn } from './sign-in.ts';
 
 /**
@@ -86,7 +87,7 @@ export function createConsoleRouter({ orm, config }: ApiContext): Router {
     res.json(me(session));
   });
 
-  router.post('/api/session', express.json({ limit: '16kb' }), async (req, res) => {
+  router.post('/api/session', jsonBody({ limit: '16kb' }), async (req, res) => {
     requireSameOrigin(req);
     const parsed = signInBody.safeParse(req.body ?? {});
     if (!parsed.success) throw new RequestError('validation_failed', 422, 'userName and password are required');
@@ -187,12 +188,16 @@ function requireCsrf(req: Request, token: string): void {
   }
 }
 
-/** A sign-in form posted from another site (login CSRF) is refused; browsers always send Origin on POST. */
+/**
+ * A sign-in form posted from another site (login CSRF) is refused; browsers always send Origin on
+ * POST. `Origin: null` (a sandboxed frame, a file: page) and an Origin that is not a URL are
+ * another site too.
+ */
 function requireSameOrigin(req: Request): void {
   const origin = req.get('origin');
-  if (!origin) return; // not a browser (curl, tests): nothing to forge
+  if (origin === undefined) return; // not a browser (curl, tests): nothing to forge
   const host = req.get('host');
-  if (!host || new URL(origin).host !== host) throw new RequestError('csrf_failed', 403, 'sign-in must come from the console itself');
+  if (!host || !URL.canParse(origin) || new URL(origin).host !== host) throw new RequestError('csrf_failed', 403, 'sign-in must come from the console itself');
 }
 
 function me(session: SessionOperator): { userId: string; userName: string; role: OperatorRole; tenant: string; firstName: string | null; lastName: string | null } {

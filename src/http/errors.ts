@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../log.ts';
+import { classifyDatabaseError, RETRY_AFTER_SECONDS } from '../store/errors.ts';
+import { classifyInputError } from './input-guard.ts';
 
 /**
  * The one error type for requests: a stable machine `code`, an HTTP `status`, and whether the
@@ -26,11 +28,14 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   409: 'Conflict',
   410: 'Gone',
+  412: 'Precondition Failed',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   423: 'Locked',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -49,6 +54,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     const known = toRequestError(error);
     if (known.status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) return;
+    if (known.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
     res
       .status(known.status)
       .type('application/problem+json')
@@ -56,18 +62,25 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-/** Errors thrown by express' own parsers carry `status` and `type`; everything else is a 500. */
+/**
+ * Anything thrown while serving a request, as the caller should see it: ours, a refused input
+ * (body parsers, the input guard), a database refusal (unavailable: 503; a known uniqueness: 409;
+ * a value the database cannot hold: 400), else a 500 whose message is not shown.
+ */
 export function toRequestError(error: unknown): RequestError {
   if (error instanceof RequestError) return error;
-  const e = error as { status?: number; statusCode?: number; type?: string; message?: string };
+  const input = classifyInputError(error);
+  if (input) {
+    const issues = input.where ? { issues: [{ path: input.where, message: input.detail, code: 'nul_character' }] } : {};
+    return new RequestError(input.code, input.status, input.detail, issues);
+  }
+  const refusal = classifyDatabaseError(error);
+  if (refusal?.kind === 'unavailable') return new RequestError('unavailable', 503, 'the database is unavailable; try again shortly');
+  if (refusal?.kind === 'unique') return new RequestError('already_exists', 409, refusal.message, { constraint: refusal.constraint });
+  if (refusal?.kind === 'check') return new RequestError('validation_failed', 422, `the value breaks the rule ${refusal.constraint}`, { constraint: refusal.constraint });
+  if (refusal?.kind === 'invalid_value') return new RequestError('invalid_value', 400, 'a value is too long, out of range or not valid for its field');
+  const e = error as { status?: number; statusCode?: number; message?: string };
   const status = e?.status ?? e?.statusCode;
-  if (e?.type === 'entity.parse.failed') return new RequestError('invalid_json', 400, 'the request body is not valid JSON');
-  if (e?.type === 'entity.too.large') return new RequestError('payload_too_large', 413, 'the request body is too large');
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
-    return new RequestError('unsupported_media_type', 415, e.message ?? 'unsupported encoding');
-  }
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new RequestError('bad_request', status, e.message ?? 'bad request');
-  }
+  if (typeof status === 'number' && status >= 400 && status < 500) return new RequestError('bad_request', status, e.message ?? 'bad request');
   return new RequestError('internal', 500, 'internal error', {}, false);
 }

@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import SCIMMY from 'scimmy';
-import { isRetryableDatabaseError, UNIQUE_CONSTRAINTS } from '../store/errors.ts';
+import { classifyInputError } from '../http/input-guard.ts';
+import { classifyDatabaseError, RETRY_AFTER_SECONDS } from '../store/errors.ts';
 
 /**
  * The one place that turns anything thrown while serving SCIM into an RFC 7644 §3.12 error body:
@@ -37,18 +38,16 @@ export function toScimFailure(error: unknown): ScimFailure {
     const status = Number(error.status) || 500;
     return { status, ...(error.scimType ? { scimType: String(error.scimType) } : {}), detail: error.message, internal: status >= 500 };
   }
-  const e = error as { type?: string; code?: string; constraint?: string; status?: number };
-  // express.json() errors (body-parser): malformed JSON and oversized bodies.
-  if (e?.type === 'entity.parse.failed') return { status: 400, scimType: 'invalidSyntax', detail: 'The request body is not valid JSON.', internal: false };
-  if (e?.type === 'entity.too.large') return { status: 413, detail: 'The request body is too large.', internal: false };
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
-    return { status: 415, detail: 'Unsupported request body encoding.', internal: false };
+  // Refused while reading the request: body parsers, the input guard (NUL, depth, URL length).
+  const input = classifyInputError(error);
+  if (input) return { status: input.status, ...(input.scimType ? { scimType: input.scimType } : {}), detail: input.detail, internal: false };
+  const refusal = classifyDatabaseError(error);
+  if (refusal?.kind === 'unique') return { status: 409, scimType: 'uniqueness', detail: `${refusal.message}.`, internal: false };
+  if (refusal?.kind === 'invalid_value' || refusal?.kind === 'check') {
+    return { status: 400, scimType: 'invalidValue', detail: 'A value is too long, out of range or not valid for its attribute.', internal: false };
   }
-  if (e?.code === '23505' && e.constraint && e.constraint in UNIQUE_CONSTRAINTS) {
-    return { status: 409, scimType: 'uniqueness', detail: `${UNIQUE_CONSTRAINTS[e.constraint]}.`, internal: false };
-  }
-  // The IdP retries a 503 later; nothing was committed.
-  if (isRetryableDatabaseError(error)) return { status: 503, detail: 'The service is busy; retry later.', internal: true };
+  // The IdP retries a 503 later (Retry-After); nothing was committed.
+  if (refusal?.kind === 'unavailable') return { status: 503, detail: 'The service is temporarily unavailable; retry later.', internal: true };
   return { status: 500, detail: 'Something went wrong on our side; nothing was changed.', internal: true };
 }
 
@@ -62,5 +61,6 @@ export function scimErrorBody(failure: Pick<ScimFailure, 'status' | 'scimType' |
 }
 
 export function sendScimError(res: Response, failure: Pick<ScimFailure, 'status' | 'scimType' | 'detail'>): void {
+  if (failure.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
   res.status(failure.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(scimErrorBody(failure)));
 }

@@ -39,8 +39,8 @@ export function parseListQuery(query: Record<string, unknown>): ListQuery {
     return raw;
   };
   const filter = text('filter');
-  const attributes = text('attributes');
-  const excludedAttributes = text('excludedAttributes');
+  const attributes = attributeList(text('attributes'), 'attributes');
+  const excludedAttributes = attributeList(text('excludedAttributes'), 'excludedAttributes');
   return {
     ...(filter === undefined ? {} : { filter }),
     ...(attributes === undefined ? {} : { attributes }),
@@ -49,6 +49,25 @@ export function parseListQuery(query: Record<string, unknown>): ListQuery {
     startIndex: Math.max(1, integer('startIndex', 1)),
     count: Math.min(MAX_RESULTS, Math.max(0, integer('count', DEFAULT_COUNT))),
   };
+}
+
+/**
+ * RFC 7644 §3.10 attrPath: an optional schema URN, an attribute name and at most one
+ * sub-attribute (`name.givenName`, `urn:...:User:userName`). Checked here, before SCIMMY, whose
+ * parser throws a TypeError (a 500) on an empty entry and recurses on every dot.
+ */
+const ATTRIBUTE_PATH = /^(?:urn:[A-Za-z0-9:._-]+:)?[A-Za-z$][\w$-]*(?:\.[A-Za-z$][\w$-]*)?$/;
+const MAX_ATTRIBUTES = 100;
+
+function attributeList(raw: string | undefined, name: 'attributes' | 'excludedAttributes'): string | undefined {
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((part) => part.trim());
+  if (parts.length > MAX_ATTRIBUTES) throw scimError(400, 'invalidValue', `'${name}' names more than ${MAX_ATTRIBUTES} attributes.`);
+  for (const part of parts) {
+    if (part === '') throw scimError(400, 'invalidValue', `'${name}' has an empty entry; separate attribute names with single commas.`);
+    if (part.length > 300 || !ATTRIBUTE_PATH.test(part)) throw scimError(400, 'invalidPath', `'${name}' entry '${part.slice(0, 80)}' is not an attribute path.`);
+  }
+  return parts.join(',');
 }
 
 /** The `attributes` / `excludedAttributes` selection as SCIMMY parses it (400 invalidFilter when malformed). */

@@ -1,3 +1,4 @@
+import { scimError } from './errors.ts';
 import { attributeKey } from './filter-sql.ts';
 import { ENTERPRISE_USER } from './schemas.ts';
 
@@ -93,13 +94,16 @@ const SERVER_OWNED = new Set(['meta', 'schemas', 'groups']);
  *   `replace` (a cleared attribute) become RFC forms: booleans, `{value}`, `remove`.
  */
 export function normalisePatchBody(body: unknown, resourceId: string): unknown {
-  if (!isObject(body) || !Array.isArray(body.Operations)) return body;
+  if (!isObject(body)) throw scimError(400, 'invalidSyntax', 'A PATCH needs a PatchOp body.');
+  // RFC 7644 §3.5.2: Operations is an array of objects, each with an op and, if any, a string path.
+  // SCIMMY throws a TypeError (a 500) on a null or a number in the list, so the shape is checked here.
+  if (body.Operations === undefined) return body; // SCIMMY's 400 names the missing list
+  if (!Array.isArray(body.Operations)) throw scimError(400, 'invalidSyntax', "PATCH 'Operations' must be an array of operations.");
   const operations: Json[] = [];
-  for (const raw of body.Operations) {
-    if (!isObject(raw) || typeof raw.op !== 'string') {
-      operations.push(raw); // SCIMMY answers the malformed operation with its 400.
-      continue;
-    }
+  for (const [i, raw] of body.Operations.entries()) {
+    if (!isObject(raw)) throw scimError(400, 'invalidSyntax', `PATCH operation ${i + 1} is not an object.`);
+    if (typeof raw.op !== 'string') throw scimError(400, 'invalidSyntax', `PATCH operation ${i + 1} has no 'op'.`);
+    if (raw.path !== undefined && typeof raw.path !== 'string') throw scimError(400, 'invalidPath', `PATCH operation ${i + 1} has a 'path' that is not text.`);
     const op = raw.op.toLowerCase();
     const path = typeof raw.path === 'string' ? raw.path.trim() : raw.path;
     if (path === undefined && (op === 'replace' || op === 'add') && isObject(raw.value)) {

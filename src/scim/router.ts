@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
 import type { ApiContext } from '../http/context.ts';
+import { jsonBody } from '../http/input-guard.ts';
 import { scimOperations } from '../metrics.ts';
 import { authenticateScim, liveTokenCheck, ScimUnauthorized, unauthorized, verifyScimAuth, type ScimAuth } from './auth.ts';
 import type { ScimContext } from './context.ts';
@@ -23,6 +24,8 @@ import { listScimUsers, userHandlers } from './users.ts';
  * /ServiceProviderConfig), /Bulk (501: not supported) and the 404 for unknown paths.
  */
 const BODY_LIMIT = '512kb'; // also bulk.maxPayloadSize in schemas.ts
+/** No SCIM attribute value is longer (an X.509 certificate in base64 is a few KB). */
+const MAX_STRING_LENGTH = 16 * 1024;
 
 type ResourceName = 'User' | 'Group';
 type Operation = 'get' | 'list' | 'create' | 'replace' | 'patch' | 'delete';
@@ -48,7 +51,7 @@ export function createScimRouter(context: ApiContext): Router {
   // A create checks a token verified before inside its one statement (users.ts createUser).
   router.use(authenticateScim(context, (req) => req.method === 'POST' && /^\/Users\/?$/.test(req.path)));
   // Both media types, with or without charset; anything else leaves the body unread (400 from SCIMMY).
-  router.use(express.json({ type: ['application/scim+json', 'application/json'], limit: BODY_LIMIT }));
+  router.use(jsonBody({ type: ['application/scim+json', 'application/json'], limit: BODY_LIMIT, maxStringLength: MAX_STRING_LENGTH }));
 
   /** Runs one SCIM operation: reads on a fresh EntityManager, writes in one transaction (but see `transaction`). */
   const operation =
@@ -161,7 +164,12 @@ function mountResource(router: Router, name: ResourceName, path: string, operati
     operation(name, 'list', async (ctx, req) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const params: Record<string, unknown> = { ...body };
-      for (const key of ['attributes', 'excludedAttributes'] as const) if (Array.isArray(body[key])) params[key] = (body[key] as string[]).join(',');
+      for (const key of ['attributes', 'excludedAttributes'] as const) {
+        const value = body[key];
+        if (!Array.isArray(value)) continue;
+        if (!value.every((v) => typeof v === 'string')) throw scimError(400, 'invalidValue', `'${key}' must be a list of attribute names.`);
+        params[key] = value.join(',');
+      }
       for (const key of ['startIndex', 'count'] as const) if (typeof body[key] === 'number') params[key] = String(body[key]);
       return { status: 200, body: await list(ctx, parseListQuery(params) satisfies ListQuery) };
     }),
@@ -194,8 +202,7 @@ function mountResource(router: Router, name: ResourceName, path: string, operati
       ctx.patching = true;
       // No attribute selection on the resource patched: SCIMMY would hand a partial user to ingress.
       const resource = new Resource(id(req));
-      const body = normalisePatchBody(req.body, id(req)) as { Operations?: unknown } | undefined;
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw scimError(400, 'invalidSyntax', 'A PATCH needs a PatchOp body.');
+      const body = normalisePatchBody(req.body, id(req)) as { Operations?: unknown };
       const current = await resource.read(ctx);
       let result: object = current;
       // An empty Operations list is a no-op (Entra sends one), not the 400 SCIMMY would give.

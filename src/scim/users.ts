@@ -160,10 +160,15 @@ function preferred(entries: MultiValue[]): string | null {
   return (entries.find((e) => e.primary) ?? entries.find((e) => e.type?.toLowerCase() === 'work') ?? entries[0])?.value ?? null;
 }
 
+const MAX_USER_NAME = 320;
+
 function readUserWrite(instance: Record<string, any>): UserWrite {
   // `password` is returned: never, so the JSON form below leaves it out; read it first.
   const password = typeof instance.password === 'string' && instance.password.length ? (instance.password as string) : undefined;
   const body = JSON.parse(JSON.stringify(instance)) as Record<string, any>;
+  // A login: not blank, and no longer than the admin API allows (an e-mail address is at most 254).
+  if (typeof body.userName !== 'string' || !body.userName.trim()) throw scimError(400, 'invalidValue', "'userName' must not be blank.");
+  if (body.userName.length > MAX_USER_NAME) throw scimError(400, 'invalidValue', `'userName' is longer than ${MAX_USER_NAME} characters.`);
   const emails = multiValues(body.emails);
   const phoneNumbers = multiValues(body.phoneNumbers);
   uniqueTypes('emails', emails);

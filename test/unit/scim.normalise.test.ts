@@ -86,9 +86,23 @@ describe('SCIM normalisation of client quirks', () => {
     expect(normalisePatchForResource([operation], { emails: [{ type: 'work', value: 'old@b.org' }] })).toEqual([operation]);
   });
 
-  it('leaves malformed bodies for SCIMMY to answer with its 400', () => {
-    expect(normalisePatchBody({ Operations: 'nope' }, 'u1')).toEqual({ Operations: 'nope' });
-    expect(patch([42])).toEqual([42]);
+  it('refuses PatchOp bodies of the wrong shape with 400 invalidSyntax (SCIMMY would throw a TypeError)', () => {
+    const refusal = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (error) {
+        return { status: (error as { status?: unknown }).status, scimType: (error as { scimType?: unknown }).scimType };
+      }
+      return null;
+    };
+    expect(refusal(() => normalisePatchBody({ Operations: 'nope' }, 'u1'))).toEqual({ status: 400, scimType: 'invalidSyntax' });
+    expect(refusal(() => normalisePatchBody(null, 'u1'))).toEqual({ status: 400, scimType: 'invalidSyntax' });
+    for (const operation of [42, null, 'replace', [], {}]) expect(refusal(() => patch([operation])), JSON.stringify(operation)).toEqual({ status: 400, scimType: 'invalidSyntax' });
+    expect(refusal(() => patch([{ op: 'replace', path: 5, value: 1 }]))).toEqual({ status: 400, scimType: 'invalidPath' });
+  });
+
+  it('leaves other malformed bodies for SCIMMY to answer with its 400', () => {
+    expect(normalisePatchBody({ schemas: [PATCH] }, 'u1')).toEqual({ schemas: [PATCH] });
     expect(normaliseResourceBody([1])).toEqual([1]);
     expect(normalisePatchForResource([42, null] as never, {})).toEqual([42, null]);
   });

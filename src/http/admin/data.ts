@@ -16,6 +16,12 @@ import { findUserOr404 } from './users.ts';
  * phone-number inventory with assignment, and each user's devices. The phone system or app writes
  * items here; a reset clears them per its options (jobs/reset.ts), so they are real rows.
  */
+/** One item of a user's data (a voicemail's metadata, a contact, an app record): a JSON object of at most 64 KiB. */
+export const MAX_USER_DATA_PAYLOAD = 64 * 1024;
+export const userDataPayload = z
+  .record(z.string(), z.unknown())
+  .refine((payload) => Buffer.byteLength(JSON.stringify(payload)) <= MAX_USER_DATA_PAYLOAD, { message: `a payload is at most ${MAX_USER_DATA_PAYLOAD / 1024} KiB of JSON` });
+
 const E164 = z.string().trim().regex(/^\+[1-9][0-9]{1,14}$/, 'a number in E.164 form, e.g. +15550100');
 
 const itemSchema = z
@@ -93,7 +99,7 @@ export function dataRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
     tag: 'User data',
     summary: 'Add an item to a user\'s data (as the phone system or app would)',
     params: idParams,
-    body: z.object({ kind: z.enum(CLEARABLE_USER_DATA_KINDS), payload: z.record(z.string(), z.unknown()) }).strict().openapi('NewUserDataItem'),
+    body: z.object({ kind: z.enum(CLEARABLE_USER_DATA_KINDS), payload: userDataPayload }).strict().openapi('NewUserDataItem'),
     responses: { 201: { description: 'The item.', schema: itemSchema }, 404: { description: 'No such user in this tenant.' } },
     handler: async ({ params, body, operator }) => {
       await findUserOr404(orm, operator.tenantId, params.id);

@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import type { ApiContext } from '../context.ts';
+import { jsonBody } from '../input-guard.ts';
 import { sessionAuthenticator } from '../console.ts';
 import { authenticateOperator, bearerAuthenticator } from './auth.ts';
 import { createAdminRegistry, openApiRoute } from './openapi.ts';
@@ -27,10 +28,10 @@ export function createAdminRouter(context: ApiContext): Router {
 
   router.use(authenticateOperator([bearerAuthenticator(orm), sessionAuthenticator(orm)]));
   // 5 MiB: an operation on 10,000 users (a recycle names each new person) fits.
-  router.use(express.json({ limit: '5mb' }));
+  router.use(jsonBody({ limit: '5mb' }));
   const define = createRouteDefiner(router, registry);
   userRoutes(define, { orm });
-  importRoutes(define, { orm });
+  importRoutes(define, { orm, logger: context.logger });
   credentialRoutes(define, { orm });
   dataRoutes(define, { orm });
   operationRoutes(define, { orm });

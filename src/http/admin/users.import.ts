@@ -1,7 +1,9 @@
 import { parse } from 'csv-parse';
 import { z } from 'zod';
 import type { Orm } from '../../store/orm.ts';
-import { RequestError } from '../errors.ts';
+import type { Logger } from '../../log.ts';
+import { RequestError, toRequestError } from '../errors.ts';
+import { findUnsafeInput } from '../input-guard.ts';
 import type { DefineRoute } from './route.ts';
 import { createUser, createUserBody } from './users.ts';
 
@@ -10,7 +12,9 @@ import { createUser, createUserBody } from './users.ts';
  * uses the field names of POST /admin/users. Streamed: each row is validated and created as it
  * is read, in its own transaction (the user, its welcome task and its audit entry commit
  * together, so no row is ever half-written); a bad row is reported with its line number and
- * skipped, and does not stop the rows after it.
+ * skipped, and does not stop the rows after it. The answer always describes exactly what was
+ * written: when reading cannot go on (a CSV the parser gives up on, the database gone), it says
+ * where it stopped and why, after the rows it did import.
  */
 const COLUMNS = Object.keys(createUserBody.shape) as Array<keyof typeof createUserBody.shape>;
 const REQUIRED = ['firstName', 'lastName', 'email'];
@@ -41,7 +45,7 @@ type RowResult = z.infer<typeof rowResult>;
 const TRUE = new Set(['true', 'yes', '1']);
 const FALSE = new Set(['false', 'no', '0']);
 
-export function importRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
+export function importRoutes(define: DefineRoute, { orm, logger }: { orm: Orm; logger: Logger }): void {
   define({
     method: 'post',
     path: '/users/import',
@@ -84,8 +88,10 @@ export function importRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
       let header: string[] | null = null;
       const rows: RowResult[] = [];
       let stopped: { line: number | null; reason: string } | null = null;
+      let line: number | null = null;
       try {
         for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+          line = info.lines;
           if (!header) {
             header = checkHeader(record);
             continue;
@@ -96,6 +102,20 @@ export function importRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
           }
           rows.push(await importRow(orm, operator, header, record, info.lines));
         }
+      } catch (error) {
+        // Before any row was written (no header yet, or a bad one) the request fails as a whole.
+        if (!header || error instanceof RequestError) throw error;
+        const known = toRequestError(error);
+        if (known.status >= 500 && known.status !== 503) logger.error({ err: error, line }, 'CSV import stopped');
+        stopped = {
+          line,
+          reason:
+            known.status === 503
+              ? 'the database became unavailable; the rows above were imported, send the rest from this line on'
+              : known.status < 500
+                ? `the CSV could not be read past this line: ${known.message}`
+                : 'an internal error stopped the import here; the rows above were imported, send the rest from this line on',
+        };
       } finally {
         req.unpipe(parser);
         req.resume(); // drain what was not read, so the connection stays usable
@@ -129,6 +149,11 @@ async function importRow(orm: Orm, operator: Parameters<typeof createUser>[1], h
   if (record.length !== header.length) {
     return { line, ok: false, error: { code: 'wrong_column_count', message: `expected ${header.length} columns, found ${record.length}` } };
   }
+  const unsafe = findUnsafeInput(record);
+  if (unsafe) {
+    const column = header[Number(/\[(\d+)\]/.exec(unsafe.path)?.[1] ?? -1)] ?? '(row)';
+    return { line, ok: false, error: { code: 'validation_failed', message: 'the row is not a valid user', issues: [{ column, message: 'contains a NUL character, which is not allowed' }] } };
+  }
   const fields: Record<string, unknown> = {};
   header.forEach((column, i) => {
     const value = record[i]!;
@@ -152,7 +177,8 @@ async function importRow(orm: Orm, operator: Parameters<typeof createUser>[1], h
     const user = await createUser(orm, operator, parsed.data, { via: 'csv_import', line });
     return { line, ok: true, userId: user.id, userName: user.userName ?? undefined };
   } catch (error) {
-    if (error instanceof RequestError && error.status < 500) return { line, ok: false, error: { code: error.code, message: error.message } };
+    const known = toRequestError(error);
+    if (known.status < 500) return { line, ok: false, error: { code: known.code, message: known.message } };
     throw error;
   }
 }

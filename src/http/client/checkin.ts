@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { wakeTasksWaitingForDevice } from '../../queue/redrive.ts';
 import type { TaskQueues } from '../../queue/task-queues.ts';
@@ -8,6 +8,8 @@ import { findActiveToken } from '../../store/tokens.ts';
 import { insertUserData } from '../../store/user-data.ts';
 import { applyLifecycleEvent } from '../../store/user-lifecycle.ts';
 import { RequestError } from '../errors.ts';
+import { jsonBody } from '../input-guard.ts';
+import { userDataPayload } from '../admin/data.ts';
 import { parseInput } from '../admin/route.ts';
 
 /**
@@ -27,7 +29,7 @@ export const checkinBody = z
           .object({
             /** e.g. `app_record`; lower-case letters, digits and underscores. */
             kind: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a kind is lower-case letters, digits and _ (up to 64)'),
-            payload: z.record(z.string(), z.unknown()),
+            payload: userDataPayload,
           })
           .strict(),
       )
@@ -42,7 +44,7 @@ const CLEAR_HISTORY_STATUSES = new Set(['disabled', 'deleted']);
 const REFUSAL_STATUS: Record<string, number> = { user_locked: 423 };
 
 export function checkinRoutes(router: Router, { orm, queues }: { orm: Orm; queues: TaskQueues }): void {
-  router.post('/client/checkin', express.json({ limit: '5mb' }), async (req, res) => {
+  router.post('/client/checkin', jsonBody({ limit: '5mb' }), async (req, res) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
     const token = match ? await findActiveToken(orm.em.fork(), match[1]!, 'device') : null;
     if (!token?.userId) {

@@ -7,6 +7,7 @@ import type { Orm } from '../../store/orm.ts';
 import { insertApiToken } from '../../store/tokens.ts';
 import { findUserById } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
+import { jsonBody } from '../input-guard.ts';
 import { parseInput } from '../admin/route.ts';
 import { signIn } from '../sign-in.ts';
 import type { SharedLimitStores } from '../rate-limit-store.ts';
@@ -69,7 +70,7 @@ export function loginRoutes(
     keyGenerator: (req) => `user:${String(req.body?.tenant ?? DEFAULT_TENANT_NAME)}:${String(req.body?.userName ?? '').trim().toLowerCase()}`,
   });
 
-  router.post('/client/login', express.json({ limit: '16kb' }), perAddress, perUser, async (req, res) => {
+  router.post('/client/login', jsonBody({ limit: '16kb' }), perAddress, perUser, async (req, res) => {
     const body = parseInput(loginBody, req.body ?? {}, 'body');
     const outcome = await signIn(
       orm,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import express, { type Response, type Router } from 'express';
+import type { Response, Router } from 'express';
 import { z } from 'zod';
 import type { Orm } from '../../store/orm.ts';
 import { consumeLink, findUsableLink } from '../../store/password-links.ts';
@@ -7,6 +7,7 @@ import { hashPassword, passwordProblem } from '../../store/passwords.ts';
 import { applyLifecycleEvent } from '../../store/user-lifecycle.ts';
 import { findUserById } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
+import { formBody, jsonBody } from '../input-guard.ts';
 import { parseInput } from '../admin/route.ts';
 
 /**
@@ -53,7 +54,7 @@ export function passwordRoutes(router: Router, { orm }: { orm: Orm }): void {
     });
   });
 
-  router.post('/client/password', express.json({ limit: '16kb' }), express.urlencoded({ extended: false, limit: '16kb' }), async (req, res) => {
+  router.post('/client/password', jsonBody({ limit: '16kb' }), formBody('16kb'), async (req, res) => {
     const fromForm = req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded';
     if (!fromForm) {
       const body = parseInput(setPasswordBody, req.body ?? {}, 'body');

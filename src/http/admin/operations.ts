@@ -17,6 +17,7 @@ import { findUsersByIds, type UserRecord } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import type { Operator } from './auth.ts';
 import { confirmKey, confirmTokenHash, signConfirmToken, verifyConfirmToken, type ConfirmedRequest } from './confirm-token.ts';
+import { idempotent } from './idempotency.ts';
 import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } from './route.ts';
 
 /**
@@ -199,7 +200,7 @@ const progressResponse = z
   .openapi('OperationProgress');
 
 export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
-  define({
+  define(idempotent(orm, {
     method: 'post',
     path: '/operations',
     tag: 'Operations',
@@ -276,7 +277,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
       res.location(`/admin/operations/${operation.id}`);
       return { status: 202, body: { operationId: operation.id, action: body.action, state: 'running', total: operation.total } };
     },
-  });
+  }));
 
   define({
     method: 'get',

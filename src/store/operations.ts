@@ -17,23 +17,37 @@ export interface NewOperation<T extends TaskType> {
   actor: string;
   taskType: T;
   tasks: Array<{ userId: string; payload: TaskPayloads[T] }>;
+  /** The hash of the confirm token this run was confirmed with, if any (see below). */
+  confirmTokenHash?: string;
 }
 
-export async function insertOperation<T extends TaskType>(em: EntityManager, input: NewOperation<T>): Promise<{ id: string; total: number }> {
+export type InsertedOperation = { ok: true; id: string; total: number } | { ok: false; confirmationUsedBy: string };
+
+/**
+ * A confirm token starts one operation: its hash goes on the operation row under a unique
+ * constraint. A second request with the same token inserts nothing (a concurrent one waits for
+ * the first to commit or roll back, then sees its row) and gets the operation the first started.
+ */
+export async function insertOperation<T extends TaskType>(em: EntityManager, input: NewOperation<T>): Promise<InsertedOperation> {
   const sql = sqlIn(em);
   const [operation] = await sql<{ id: string }>(
-    `insert into operations (id, tenant_id, action, options, actor, state, total, created_at)
-     values (gen_random_uuid(), ?, ?, ?::jsonb, ?, 'running', ?, now()) returning id`,
-    [input.tenantId, input.action, JSON.stringify(input.options), input.actor, input.tasks.length],
+    `insert into operations (id, tenant_id, action, options, actor, state, total, created_at, confirm_token_hash)
+     values (gen_random_uuid(), ?, ?, ?::jsonb, ?, 'running', ?, now(), ?)
+     on conflict (confirm_token_hash) do nothing returning id`,
+    [input.tenantId, input.action, JSON.stringify(input.options), input.actor, input.tasks.length, input.confirmTokenHash ?? null],
   );
+  if (!operation) {
+    const [first] = await sql<{ id: string }>(`select id from operations where confirm_token_hash = ?`, [input.confirmTokenHash]);
+    return { ok: false, confirmationUsedBy: first!.id };
+  }
   // One statement for every task (10,000 users is one insert, and one NOTIFY from the trigger).
   await sql(
     `insert into tasks (id, tenant_id, type, user_id, operation_id, state, payload, actor, run_at, created_at, updated_at)
      select gen_random_uuid(), ?, ?, x.user_id, ?, 'pending', x.payload, ?, now(), now(), now()
        from jsonb_to_recordset(?::jsonb) as x(user_id uuid, payload jsonb)`,
-    [input.tenantId, input.taskType, operation!.id, input.actor, JSON.stringify(input.tasks.map((t) => ({ user_id: t.userId, payload: t.payload })))],
+    [input.tenantId, input.taskType, operation.id, input.actor, JSON.stringify(input.tasks.map((t) => ({ user_id: t.userId, payload: t.payload })))],
   );
-  return { id: operation!.id, total: input.tasks.length };
+  return { ok: true, id: operation.id, total: input.tasks.length };
 }
 
 export interface OperationTaskRow {

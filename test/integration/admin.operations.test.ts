@@ -114,7 +114,7 @@ describe.each(queueBackendsUnderTest())('admin operations on $name', ({ name, re
     for (const preview of dry.body.users) {
       expect(preview).toMatchObject({ status: 'active', allowed: true, newStatus: 'setup_required', willDelete: { voicemail_message: 2, custom_contact: 3 } });
     }
-    expect(dry.body.confirmToken).toMatch(/^v1\./);
+    expect(dry.body.confirmToken).toMatch(/^v2\./);
     // Nothing written by the dry run.
     expect(await t.sql(`select count(*)::int as n from tasks`)).toEqual(before);
     for (const u of users) expect((await t.getUser(u.id)).status).toBe('active');
@@ -195,9 +195,46 @@ describe.each(queueBackendsUnderTest())('admin operations on $name', ({ name, re
     expect((await api.post('/admin/operations', { action: 'ban', userIds: [] })).status).toBe(422);
     const noNames = await api.post('/admin/operations', { action: 'recycle', userIds: [active.id], options: { users: {} }, dryRun: true });
     expect(noNames.status).toBe(422);
-    const forged = await api.post('/admin/operations', { action: 'permanent_delete', userIds: [active.id], confirm: `v1.9999999999.${'A'.repeat(43)}` });
+    const forged = await api.post('/admin/operations', { action: 'permanent_delete', userIds: [active.id], confirm: `v2.9999999999.${'A'.repeat(22)}.${'A'.repeat(43)}` });
     expect(forged.body).toMatchObject({ code: 'confirmation_required', reason: 'mismatch' });
     expect((await api.get('/admin/operations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+
+  const operationsOf = async (userId: string) =>
+    (await t.sql<{ id: string }>(`select distinct operation_id as id from tasks where user_id = ? and operation_id is not null`, [userId])).map((r) => r.id);
+
+  it('starts one operation per confirm token: sent again, it answers 409 confirmation_used naming the first operation', async () => {
+    const user = await t.createUser();
+    const request = { action: 'deprovision', userIds: [user.id] };
+    const dry = await api.post('/admin/operations', { ...request, dryRun: true });
+    const first = await api.post('/admin/operations', { ...request, confirm: dry.body.confirmToken });
+    expect(first.status).toBe(202);
+    const again = await api.post('/admin/operations', { ...request, confirm: dry.body.confirmToken });
+    expect(again.status).toBe(409);
+    expect(again.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(again.body).toMatchObject({ code: 'confirmation_used', operationId: first.body.operationId });
+    expect(again.body.detail).toContain(first.body.operationId);
+    expect(await operationsOf(user.id)).toEqual([first.body.operationId]);
+
+    // A new preview of the same request gives a new token, good for one more run.
+    const second = await api.post('/admin/operations', { ...request, dryRun: true });
+    expect(second.body.confirmToken).not.toBe(dry.body.confirmToken);
+  });
+
+  it('starts exactly one operation from identical confirmed requests sent at once (a double click)', async () => {
+    const user = await t.createUser();
+    const request = { action: 'reset', userIds: [user.id] };
+    const dry = await api.post('/admin/operations', { ...request, dryRun: true });
+    const answers = await Promise.all(Array.from({ length: 4 }, () => api.post('/admin/operations', { ...request, confirm: dry.body.confirmToken })));
+    const accepted = answers.filter((a) => a.status === 202);
+    expect(accepted).toHaveLength(1);
+    const operationId = accepted[0]!.body.operationId;
+    for (const refused of answers.filter((a) => a.status !== 202)) {
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ code: 'confirmation_used', operationId });
+    }
+    expect(await operationsOf(user.id)).toEqual([operationId]);
+    expect(await t.sql(`select count(*)::int as n from audit_entries where action = 'operation.started' and details->>'operationId' = ?`, [operationId])).toEqual([{ n: 1 }]);
   });
 
   it('resets and hands the seat over in one task (Reset App Access), even when the reset waited on the device', async () => {

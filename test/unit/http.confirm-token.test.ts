@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonical, confirmKey, CONFIRM_TOKEN_TTL_MS, signConfirmToken, verifyConfirmToken } from '../../src/http/admin/confirm-token.ts';
+import { canonical } from '../../src/http/admin/canonical-json.ts';
+import { confirmKey, CONFIRM_TOKEN_TTL_MS, signConfirmToken, verifyConfirmToken } from '../../src/http/admin/confirm-token.ts';
 
 const key = confirmKey({ id: '6f1d3c1e-0000-4000-8000-000000000001', createdAt: new Date('2026-01-01T00:00:00Z') });
 const request = {
@@ -19,6 +20,13 @@ describe('operation confirm token', () => {
     expect(verifyConfirmToken(key, token, reordered, NOW)).toEqual({ ok: true });
   });
 
+  it('gives each preview its own token, even two of one request in the same instant', () => {
+    const a = signConfirmToken(key, request, NOW);
+    const b = signConfirmToken(key, request, NOW);
+    expect(a.token).not.toBe(b.token);
+    expect(verifyConfirmToken(key, b.token, request, NOW)).toEqual({ ok: true });
+  });
+
   it.each([
     ['another action', { ...request, action: 'recycle' }],
     ['one user fewer', { ...request, userIds: request.userIds.slice(1) }],
@@ -34,9 +42,11 @@ describe('operation confirm token', () => {
   it('refuses it once expired, when its expiry was altered, when malformed, missing, or signed with another key', () => {
     const { token } = signConfirmToken(key, request, NOW);
     expect(verifyConfirmToken(key, token, request, NOW + CONFIRM_TOKEN_TTL_MS + 1000)).toEqual({ ok: false, reason: 'expired' });
-    const [v, expires, mac] = token.split('.');
-    expect(verifyConfirmToken(key, `${v}.${Number(expires) + 3600}.${mac}`, request, NOW)).toEqual({ ok: false, reason: 'mismatch' });
-    expect(verifyConfirmToken(key, 'v1.nope', request, NOW)).toEqual({ ok: false, reason: 'malformed' });
+    const [v, expires, nonce, mac] = token.split('.');
+    expect(verifyConfirmToken(key, `${v}.${Number(expires) + 3600}.${nonce}.${mac}`, request, NOW)).toEqual({ ok: false, reason: 'mismatch' });
+    const otherNonce = `${nonce!.startsWith('A') ? 'B' : 'A'}${nonce!.slice(1)}`;
+    expect(verifyConfirmToken(key, `${v}.${expires}.${otherNonce}.${mac}`, request, NOW)).toEqual({ ok: false, reason: 'mismatch' });
+    expect(verifyConfirmToken(key, 'v2.nope', request, NOW)).toEqual({ ok: false, reason: 'malformed' });
     expect(verifyConfirmToken(key, undefined, request, NOW)).toEqual({ ok: false, reason: 'missing' });
     const otherKey = confirmKey({ id: request.tenantId, createdAt: '2026-01-02T00:00:00Z' });
     expect(verifyConfirmToken(otherKey, token, request, NOW)).toEqual({ ok: false, reason: 'mismatch' });

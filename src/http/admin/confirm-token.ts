@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { canonical } from './canonical-json.ts';
 
 /**
  * The confirmation token of an irreversible operation (DESIGN.md §4): the dry run hands it out,
@@ -11,7 +12,11 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
  * run), so its key need not be a stored secret: it is derived from the tenant row, which every
  * API process reads alike and which survives restarts, and it is never shown to a client.
  *
- * Form: `v1.<expiry, unix seconds>.<base64url HMAC-SHA256>`.
+ * Each token confirms one run: it carries a random nonce (two previews of one request in the same
+ * second get different tokens), and the operation it starts stores its hash under a unique
+ * constraint (operations.confirm_token_hash), so a second use is refused (confirmation_used).
+ *
+ * Form: `v2.<expiry, unix seconds>.<nonce, 16 bytes base64url>.<base64url HMAC-SHA256>`.
  */
 export const CONFIRM_TOKEN_TTL_MS = 15 * 60_000;
 
@@ -28,38 +33,32 @@ export function confirmKey(tenant: { id: string; createdAt: Date | string }): Bu
 
 export function signConfirmToken(key: Buffer, request: ConfirmedRequest, now = Date.now()): { token: string; expiresAt: Date } {
   const expires = Math.floor((now + CONFIRM_TOKEN_TTL_MS) / 1000);
-  return { token: `v1.${expires}.${mac(key, request, expires)}`, expiresAt: new Date(expires * 1000) };
+  const nonce = randomBytes(16).toString('base64url');
+  return { token: `v2.${expires}.${nonce}.${mac(key, request, expires, nonce)}`, expiresAt: new Date(expires * 1000) };
 }
 
 export type ConfirmCheck = { ok: true } | { ok: false; reason: 'missing' | 'malformed' | 'expired' | 'mismatch' };
 
 export function verifyConfirmToken(key: Buffer, token: string | undefined, request: ConfirmedRequest, now = Date.now()): ConfirmCheck {
   if (!token) return { ok: false, reason: 'missing' };
-  const match = /^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  const match = /^v2\.(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(token);
   if (!match) return { ok: false, reason: 'malformed' };
   const expires = Number(match[1]);
-  const given = Buffer.from(match[2]!, 'base64url');
-  const expected = Buffer.from(mac(key, request, expires), 'base64url');
-  // The MAC first: an altered expiry is a mismatch, not "expired".
+  const given = Buffer.from(match[3]!, 'base64url');
+  const expected = Buffer.from(mac(key, request, expires, match[2]!), 'base64url');
+  // The MAC first: an altered expiry or nonce is a mismatch, not "expired".
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'mismatch' };
   if (expires * 1000 <= now) return { ok: false, reason: 'expired' };
   return { ok: true };
 }
 
-function mac(key: Buffer, request: ConfirmedRequest, expires: number): string {
-  const ids = [...new Set(request.userIds.map((id) => id.toLowerCase()))].sort();
-  const message = JSON.stringify([request.tenantId, request.action, ids, canonical(request.options ?? {}), expires]);
-  return createHmac('sha256', key).update(message).digest('base64url');
+/** What a used token is stored as: its hash, never the token. */
+export function confirmTokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
 }
 
-/** JSON with object keys sorted at every level, so `{a, b}` and `{b, a}` confirm alike. */
-export function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
+function mac(key: Buffer, request: ConfirmedRequest, expires: number, nonce: string): string {
+  const ids = [...new Set(request.userIds.map((id) => id.toLowerCase()))].sort();
+  const message = JSON.stringify([request.tenantId, request.action, ids, canonical(request.options ?? {}), expires, nonce]);
+  return createHmac('sha256', key).update(message).digest('base64url');
 }

@@ -16,7 +16,8 @@ import { countUserDataByKind } from '../../store/user-data.ts';
 import { findUsersByIds, type UserRecord } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import type { Operator } from './auth.ts';
-import { confirmKey, signConfirmToken, verifyConfirmToken, type ConfirmedRequest } from './confirm-token.ts';
+import { confirmKey, confirmTokenHash, signConfirmToken, verifyConfirmToken, type ConfirmedRequest } from './confirm-token.ts';
+import { idempotent } from './idempotency.ts';
 import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } from './route.ts';
 
 /**
@@ -199,18 +200,18 @@ const progressResponse = z
   .openapi('OperationProgress');
 
 export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
-  define({
+  define(idempotent(orm, {
     method: 'post',
     path: '/operations',
     tag: 'Operations',
     summary: 'Run an action on one or many users (or preview it)',
     description:
-      'With `dryRun: true` nothing is written: the answer lists per user what will happen and a `confirmToken` (valid 15 minutes) for exactly this request. Irreversible actions (reset, recycle, permanent_delete, deprovision) are refused with 409 `confirmation_required` unless `confirm` is that token. Otherwise 202: one task per user, progress at GET /admin/operations/{id}.',
+      'With `dryRun: true` nothing is written: the answer lists per user what will happen and a `confirmToken` (valid 15 minutes) for exactly this request. Irreversible actions (reset, recycle, permanent_delete, deprovision) are refused with 409 `confirmation_required` unless `confirm` is that token. A token starts one operation: sent again (a double click, a retry), it is refused with 409 `confirmation_used`, naming the operation it started. Otherwise 202: one task per user, progress at GET /admin/operations/{id}.',
     body: operationRequest,
     responses: {
       200: { description: 'The dry run.', schema: dryRunResponse },
       202: { description: 'Accepted; the tasks run in the background.', schema: acceptedResponse },
-      409: { description: 'confirmation_required: an irreversible action without the dry run\'s token (or with one for another request, or expired).' },
+      409: { description: 'confirmation_required: an irreversible action without the dry run\'s token (or with one for another request, or expired); confirmation_used: the token started an operation already (its `operationId` is in the answer).' },
       422: { description: 'Invalid request, or unknown_users: ids that are not users of this tenant.' },
     },
     handler: async ({ body, operator, res }) => {
@@ -258,7 +259,12 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
           actor: operator.actor,
           taskType: ACTION_TASK_TYPES[body.action],
           tasks: userIds.map((userId) => ({ userId, payload: taskPayload(body, userId) as never })),
+          ...(body.confirm !== undefined ? { confirmTokenHash: confirmTokenHash(body.confirm) } : {}),
         });
+        if (!created.ok) {
+          const operationId = created.confirmationUsedBy;
+          throw new RequestError('confirmation_used', 409, `This confirmation was used already: it started operation ${operationId}. Preview again to run it once more.`, { operationId });
+        }
         insertAuditEntry(tx, {
           tenantId: operator.tenantId,
           actor: operator.actor,
@@ -271,7 +277,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
       res.location(`/admin/operations/${operation.id}`);
       return { status: 202, body: { operationId: operation.id, action: body.action, state: 'running', total: operation.total } };
     },
-  });
+  }));
 
   define({
     method: 'get',

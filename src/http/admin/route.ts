@@ -25,9 +25,11 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   params?: P;
   query?: Q;
   body?: B;
+  /** Request headers the route reads, for the document only (the handler, or its wrapper, checks them). */
+  headers?: z.ZodObject;
   /** Documented request body for non-JSON routes (the CSV import). */
   rawBody?: { contentType: string; description: string };
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string; headers?: z.ZodObject }>;
   handler: (input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>) => Promise<RouteResult | void>;
 }
 
@@ -79,6 +81,7 @@ export function createRouteDefiner(router: Router, registry: OpenAPIRegistry): D
       request: {
         ...(spec.params ? { params: spec.params as never } : {}),
         ...(spec.query ? { query: spec.query as never } : {}),
+        ...(spec.headers ? { headers: spec.headers } : {}),
         ...(spec.body ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } } : {}),
         ...(spec.rawBody
           ? { body: { required: true, description: spec.rawBody.description, content: { [spec.rawBody.contentType]: { schema: { type: 'string' } } } } }
@@ -103,6 +106,7 @@ function documentResponses(spec: RouteSpec<z.ZodType, z.ZodType, z.ZodType>): Re
   for (const [status, response] of Object.entries(spec.responses)) {
     out[status] = {
       description: response.description,
+      ...(response.headers ? { headers: response.headers } : {}),
       ...(response.schema ? { content: { [response.contentType ?? 'application/json']: { schema: response.schema } } } : {}),
     };
   }

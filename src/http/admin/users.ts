@@ -7,6 +7,7 @@ import { findUserById, findUsers, updateUserDetails, type UserRecord } from '../
 import { RequestError } from '../errors.ts';
 import type { Operator } from './auth.ts';
 import { conflictFromDatabase } from './database-errors.ts';
+import { idempotent } from './idempotency.ts';
 import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } from './route.ts';
 
 /**
@@ -164,7 +165,7 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
     },
   });
 
-  define({
+  define(idempotent(orm, {
     method: 'post',
     path: '/users',
     tag: 'Users',
@@ -176,7 +177,7 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
       409: { description: 'The user name is taken in this tenant (already_exists).' },
     },
     handler: async ({ body, operator }) => ({ status: 201, body: userJson(await createUser(orm, operator, body)) }),
-  });
+  }));
 
   define({
     method: 'get',

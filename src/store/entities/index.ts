@@ -2,6 +2,7 @@ import { ApiTokenSchema } from './api-token.ts';
 import { AuditEntrySchema } from './audit-entry.ts';
 import { DeviceSchema } from './device.ts';
 import { GroupMembershipSchema, GroupSchema } from './group.ts';
+import { IdempotencyKeySchema } from './idempotency-key.ts';
 import { OperationSchema } from './operation.ts';
 import { OperatorSessionSchema } from './operator-session.ts';
 import { PasswordLinkSchema } from './password-link.ts';
@@ -15,6 +16,7 @@ export * from './api-token.ts';
 export * from './audit-entry.ts';
 export * from './device.ts';
 export * from './group.ts';
+export * from './idempotency-key.ts';
 export * from './operation.ts';
 export * from './operator-session.ts';
 export * from './password-link.ts';
@@ -38,4 +40,5 @@ export const ENTITIES = [
   AuditEntrySchema,
   PasswordLinkSchema,
   OperatorSessionSchema,
+  IdempotencyKeySchema,
 ];

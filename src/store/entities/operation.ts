@@ -8,7 +8,7 @@ import { createdAtColumn, uuidPrimaryKey } from './columns.ts';
  * finishing at once never contend on one counter row.
  */
 export interface Operation {
-  [OptionalProps]?: 'id' | 'options' | 'state' | 'createdAt' | 'finishedAt';
+  [OptionalProps]?: 'id' | 'options' | 'state' | 'createdAt' | 'finishedAt' | 'confirmTokenHash';
   id: string;
   tenantId: string;
   action: string;
@@ -18,6 +18,8 @@ export interface Operation {
   total: number;
   createdAt: Date;
   finishedAt: Date | null;
+  /** SHA-256 of the confirm token that started it: unique, so a token starts one operation only. */
+  confirmTokenHash: string | null;
 }
 
 export const OperationSchema = new EntitySchema<Operation>({
@@ -33,6 +35,7 @@ export const OperationSchema = new EntitySchema<Operation>({
     total: { type: 'integer' },
     createdAt: createdAtColumn,
     finishedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    confirmTokenHash: { type: 'text', nullable: true, unique: 'operations_confirm_token_hash_key' },
   },
   indexes: [{ name: 'operations_tenant_created_at_idx', properties: ['tenantId', 'createdAt'] }],
 });

@@ -8,6 +8,8 @@ import { Migration20261128000456_operator_sessions } from './Migration2026112800
 import { Migration20261128004800_user_list_search } from './Migration20261128004800_user_list_search.ts';
 import { Migration20261128014500_guard_alert_task } from './Migration20261128014500_guard_alert_task.ts';
 import { Migration20261128030000_guard_count_indexes } from './Migration20261128030000_guard_count_indexes.ts';
+import { Migration20261201193459_confirm_token_hash } from './Migration20261201193459_confirm_token_hash.ts';
+import { Migration20261201193500_idempotency_keys } from './Migration20261201193500_idempotency_keys.ts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same under any
@@ -24,4 +26,6 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261128004800_user_list_search', class: Migration20261128004800_user_list_search },
   { name: 'Migration20261128014500_guard_alert_task', class: Migration20261128014500_guard_alert_task },
   { name: 'Migration20261128030000_guard_count_indexes', class: Migration20261128030000_guard_count_indexes },
+  { name: 'Migration20261201193459_confirm_token_hash', class: Migration20261201193459_confirm_token_hash },
+  { name: 'Migration20261201193500_idempotency_keys', class: Migration20261201193500_idempotency_keys },
 ];

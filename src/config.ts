@@ -25,6 +25,8 @@ const optional = <T extends z.ZodType>(schema: T) => z.preprocess(emptyAsUndefin
 
 const envSchema = z.object({
   PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).default(DEFAULTS.PORT)),
+  // Its default depends on PORT: loadConfig fills it in.
+  WORKER_PORT: optional(z.coerce.number().int().min(0).max(65535)),
   HOST: z.preprocess(emptyAsUndefined, z.string().default(DEFAULTS.HOST)),
   PUBLIC_URL: optional(url(['http:', 'https:'])),
   DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
@@ -47,10 +49,19 @@ const envSchema = z.object({
 export const ENV_VARIABLES = Object.keys(envSchema.shape) as Array<keyof typeof envSchema.shape>;
 
 export interface Config {
+  /** The API's port (`start`, `serve`); 0: any free port. */
   port: number;
+  /**
+   * Where a process without the API (`worker`) serves /healthz, /readyz and /metrics: by default
+   * the port after PORT, so a worker runs beside `serve` on one host with the same environment.
+   * 0: any free port (PORT=0 leads to it); null: no listener (WORKER_PORT=0).
+   */
+  workerPort: number | null;
   host: string;
   /** Where people reach the service; links in emails point here. */
   publicUrl: string;
+  /** PUBLIC_URL is unset and publicUrl was derived from PORT: the CLI says so beside a link it prints. */
+  publicUrlFromPort: boolean;
   /** Unset: an embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;
   /** Set: BullMQ on Redis. Unset: BullMQ's PostgreSQL backend on the same database. */
@@ -85,8 +96,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   return {
     port: e.PORT,
+    workerPort: workerPort(e.PORT, e.WORKER_PORT),
     host: e.HOST,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    publicUrlFromPort: e.PUBLIC_URL === undefined,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     smtpUrl: e.SMTP_URL,
@@ -99,6 +112,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     jobLockMs: e.JOB_LOCK_MS,
   };
+}
+
+function workerPort(port: number, set: number | undefined): number | null {
+  if (set !== undefined) return set === 0 ? null : set;
+  if (port === 0) return 0;
+  const derived = port + DEFAULTS.WORKER_PORT_OFFSET;
+  if (derived > 65535) throw new ConfigError(`invalid WORKER_PORT: its default PORT+${DEFAULTS.WORKER_PORT_OFFSET} is ${derived}, above 65535: set WORKER_PORT`);
+  return derived;
+}
+
+/**
+ * A value that passed validation but did not work at start: a database that cannot be reached,
+ * an address that cannot be listened on. `subject` names the variable and its value; the message
+ * is one line with the cause, for the CLI to print without a stack.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+  constructor(subject: string, cause: unknown) {
+    super(`${subject} (${describeCause(cause)})`, { cause });
+  }
+}
+
+/** `VARIABLE=value` for a message, with any password in a URL masked. */
+export function shown(variable: string, value: string | number): string {
+  return `${variable}=${redact(variable, String(value))}`;
+}
+
+/** One line for an error from Node or pg: its message, its code, or those of the attempts inside it. */
+function describeCause(cause: unknown): string {
+  if (cause instanceof AggregateError && !cause.message && cause.errors.length) {
+    // Node tries each address of a name (::1, then 127.0.0.1) and reports them all this way.
+    return [...new Set(cause.errors.map(describeCause))].join('; ');
+  }
+  const error = cause as { message?: string; code?: string } | null | undefined;
+  return (error?.message || error?.code || String(cause)).split('\n')[0]!;
 }
 
 /** Never echo a password back into logs. */

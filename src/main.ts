@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { answerClientError } from './http/client-error.ts';
@@ -15,8 +14,9 @@ import { installSchedules } from './queue/schedules.ts';
 import { openTaskQueues, type TaskQueues } from './queue/task-queues.ts';
 import { startWorkers } from './queue/workers.ts';
 import { createQueueMetricsCollector } from './queue/metrics.ts';
-import { provideDatabase, type DatabaseHandle } from './store/database.ts';
-import { migrate, openOrm, type Orm } from './store/orm.ts';
+import { listen, openStore } from './startup.ts';
+import type { DatabaseHandle } from './store/database.ts';
+import type { Orm } from './store/orm.ts';
 import { ensureDefaultTenant } from './store/tenants.ts';
 
 /**
@@ -37,7 +37,7 @@ export interface Runtime {
   queue: QueueBackend;
   queues: TaskQueues;
   mailer: Mailer;
-  /** Where this process listens (the API, or a worker's health endpoints). */
+  /** Where this process listens (the API, or a worker's health endpoints); unset with WORKER_PORT=0. */
   url?: string;
   stop(): Promise<void>;
 }
@@ -65,12 +65,8 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
   };
 
   try {
-    const database = await provideDatabase(config, logger);
-    stops.push(() => database.stop());
-
-    const orm = await openOrm({ databaseUrl: database.url, logger });
-    stops.push(() => orm.close(true));
-    const applied = await migrate(orm, database.url);
+    const { database, orm, applied, close } = await openStore(config, logger);
+    stops.push(close);
     if (applied.length) logger.info({ applied }, 'migrations applied');
     await ensureDefaultTenant(orm.em.fork());
 
@@ -102,27 +98,27 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
 
     const runtime: Runtime = { config, database, orm, queue, queues, mailer, stop: stopAll };
 
-    // Every process listens: the API serves everything, a worker only /healthz, /readyz (and
-    // metrics), so orchestrators can probe workers the same way.
-    const app = createApp({
-      logger,
-      beforeScrape: createQueueMetricsCollector({ orm, queues }),
-      ...(roles.api ? { api: { config, logger, orm, queue, queues, mailer, ...(limits ? { limits } : {}) } } : {}),
-      readiness: [
-        { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },
-        { name: 'queue', check: () => queue.ping() },
-      ],
-    });
-    const server = http.createServer(app);
-    server.on('clientError', answerClientError);
-    server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
-    runtime.url = `http://127.0.0.1:${port}`;
-    stops.push(() => closeServer(server, config.shutdownTimeoutMs));
+    // The API serves everything on PORT. A process without it serves only /healthz, /readyz (and
+    // metrics) on WORKER_PORT, so orchestrators probe workers the same way without a clash with
+    // the API beside them on one host; WORKER_PORT=0 leaves it without a listener.
+    const port = roles.api ? config.port : config.workerPort;
+    if (port !== null) {
+      const app = createApp({
+        logger,
+        beforeScrape: createQueueMetricsCollector({ orm, queues }),
+        ...(roles.api ? { api: { config, logger, orm, queue, queues, mailer, ...(limits ? { limits } : {}) } } : {}),
+        readiness: [
+          { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },
+          { name: 'queue', check: () => queue.ping() },
+        ],
+      });
+      const server = http.createServer(app);
+      server.on('clientError', answerClientError);
+      server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+      const address = await listen(server, config.host, port, roles.api ? 'PORT' : 'WORKER_PORT');
+      runtime.url = `http://127.0.0.1:${address.port}`;
+      stops.push(() => closeServer(server, config.shutdownTimeoutMs));
+    }
 
     logger.info(
       {

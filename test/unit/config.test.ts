@@ -41,6 +41,23 @@ describe('loadConfig', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it("puts a worker's health listener on WORKER_PORT: PORT+1 by default, any free port with PORT=0, none with WORKER_PORT=0", () => {
+    expect(loadConfig({}).workerPort).toBe(3001);
+    expect(loadConfig({ PORT: '8080' }).workerPort).toBe(8081);
+    expect(loadConfig({ PORT: '8080', WORKER_PORT: '9100' }).workerPort).toBe(9100);
+    expect(loadConfig({ PORT: '0' }).workerPort).toBe(0);
+    expect(loadConfig({ WORKER_PORT: '0' }).workerPort).toBeNull();
+    expect(loadConfig({ WORKER_PORT: '' }).workerPort).toBe(3001);
+    expect(() => loadConfig({ WORKER_PORT: 'x' })).toThrow(/^invalid WORKER_PORT: .*\(got "x"\)$/);
+    expect(() => loadConfig({ PORT: '65535' })).toThrow(/^invalid WORKER_PORT: its default PORT\+1 is 65536, above 65535: set WORKER_PORT$/);
+    expect(loadConfig({ PORT: '65535', WORKER_PORT: '0' }).workerPort).toBeNull();
+  });
+
+  it('tells whether the link address was set (PUBLIC_URL) or derived from PORT', () => {
+    expect(loadConfig({ PORT: '4100' })).toMatchObject({ publicUrl: 'http://localhost:4100', publicUrlFromPort: true });
+    expect(loadConfig({ PUBLIC_URL: 'https://id.example.org' }).publicUrlFromPort).toBe(false);
+  });
+
   it('strips a trailing slash from PUBLIC_URL so links join cleanly', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://id.example.org/' }).publicUrl).toBe('https://id.example.org');
   });

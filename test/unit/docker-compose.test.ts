@@ -31,6 +31,12 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services[name]!.depends_on!)).toEqual(['postgres', 'redis', 'mailpit']);
   });
 
+  it("probes each process where it listens: the API on PORT, a worker on WORKER_PORT", () => {
+    const probed = (name: string) => Number(/http:\/\/127\.0\.0\.1:(\d+)\//.exec(services[name]!.healthcheck!.test.join(' '))?.[1]);
+    expect(probed('api')).toBe(loadConfig(services.api!.environment!).port);
+    expect(probed('worker')).toBe(loadConfig(services.worker!.environment!).workerPort);
+  });
+
   it('points DATABASE_URL at the database the postgres service creates', () => {
     const pgEnv = services.postgres!.environment!;
     const url = new URL(services.api!.environment!.DATABASE_URL!);

@@ -1,0 +1,93 @@
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { shown, StartupError, type Config } from './config.ts';
+import type { Logger } from './log.ts';
+import { provideDatabase, type DatabaseHandle } from './store/database.ts';
+import { migrate, openOrm, type Orm } from './store/orm.ts';
+
+/**
+ * The two things every command does with the environment before its work: open the database
+ * (every command) and listen (the long-running ones). A failure of either is the environment's,
+ * so it becomes a StartupError naming the variable, which the CLI prints as one line.
+ */
+export interface Store {
+  database: DatabaseHandle;
+  orm: Orm;
+  /** Migrations this start applied. */
+  applied: string[];
+  close(): Promise<void>;
+}
+
+/** How long the first connection may take before DATABASE_URL counts as unreachable (a dropped SYN waits minutes). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export async function openStore(config: Config, logger: Logger, options: { poolMax?: number } = {}): Promise<Store> {
+  // The subject is the variable that chose the database: DATABASE_URL, or DATA_DIR for the embedded one.
+  const subject = config.databaseUrl
+    ? `${shown('DATABASE_URL', config.databaseUrl)}: cannot connect`
+    : `${shown('DATA_DIR', config.dataDir)}: the embedded PostgreSQL did not start`;
+  let database: DatabaseHandle;
+  try {
+    database = await provideDatabase(config, logger);
+  } catch (error) {
+    throw new StartupError(subject, error);
+  }
+  let orm: Orm | undefined;
+  try {
+    // One plain connection first: whatever fails here is the address, the credentials or the
+    // database name, not the schema or a migration (those keep their own errors below).
+    await probe(database.url).catch((error: unknown) => {
+      throw new StartupError(subject, error);
+    });
+    orm = await openOrm({ databaseUrl: database.url, logger, ...(options.poolMax ? { poolMax: options.poolMax } : {}) });
+    const applied = await migrate(orm, database.url);
+    const opened = orm;
+    return {
+      database,
+      orm: opened,
+      applied,
+      close: async () => {
+        await opened.close(true);
+        await database.stop();
+      },
+    };
+  } catch (error) {
+    await orm?.close(true).catch(() => undefined);
+    await database.stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function probe(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  try {
+    await client.connect();
+    await client.query('select 1');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Errors of the address itself (a name that does not resolve, an address not on this host): HOST's. The rest: the port's. */
+const HOST_ERRORS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EADDRNOTAVAIL', 'EAFNOSUPPORT']);
+
+/** Listens on host:port; `portVariable` is the variable the port came from (PORT or WORKER_PORT). */
+export async function listen(server: http.Server, host: string, port: number, portVariable: string): Promise<AddressInfo> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    throw new StartupError(
+      HOST_ERRORS.has(code) ? `${shown('HOST', host)}: cannot listen there` : `${shown(portVariable, port)}: cannot listen on it at ${shown('HOST', host)}`,
+      error,
+    );
+  }
+  return server.address() as AddressInfo;
+}

@@ -18,7 +18,7 @@ const urlSerializer = (value: unknown) => (typeof value === 'string' ? redactUrl
  * HTTP error lines log them) without secret query parameters. The request log's own `req`
  * serializer (src/http/app.ts) uses the same redactUrl.
  */
-export const LOG_SERIALIZERS = {
+const LOG_SERIALIZERS = {
   err: serializeError,
   error: serializeError,
   url: urlSerializer,

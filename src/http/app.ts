@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { Logger } from '../log.ts';
+import { serializeError, type Logger } from '../log.ts';
+import { redactUrl } from '../redact.ts';
 import { httpRequests, registry } from '../metrics.ts';
 import { toScimFailure, sendScimError } from '../scim/errors.ts';
 import { createScimRouter } from '../scim/router.ts';
@@ -37,15 +38,19 @@ export function createApp({ logger, readiness, api, beforeScrape }: AppDependenc
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       // What an operator reads a request by (the client's user agent tells Okta from Entra), not
-      // every header: cheaper per request, and no header can carry a secret into the log.
+      // every header: cheaper per request, and no header can carry a secret into the log. The
+      // URL loses its secret parameters (a set-password link's token). Unwrapped: these get the
+      // raw request, and pino-http keeps our error serializer instead of putting pino's plain one.
+      wrapSerializers: false,
       serializers: {
-        req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => ({
+        req: (req: { id: unknown; method: string; url: string; originalUrl?: string; headers: Record<string, unknown> }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          url: redactUrl(req.originalUrl ?? req.url),
           userAgent: req.headers['user-agent'],
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        err: serializeError,
       },
     }),
   );

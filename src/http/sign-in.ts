@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RefusalCode } from '../lifecycle/transition.ts';
 import type { Orm } from '../store/orm.ts';
-import { verifyPassword } from '../store/passwords.ts';
+import { hashPassword, needsRehash, verifyPassword } from '../store/passwords.ts';
+import { sqlIn } from '../store/sql.ts';
 import { applyLifecycleEvent } from '../store/user-lifecycle.ts';
 import { findSignInCandidate, type SignInCandidate } from '../store/users.ts';
 import { RequestError } from './errors.ts';
@@ -10,9 +11,11 @@ import { RequestError } from './errors.ts';
  * A password sign-in (apps at /client/login, operators at /console/api/session), with the lockout
  * counted through the lifecycle applier, which locks the user row: of 20 parallel wrong passwords
  * each counts after the previous one committed, so exactly `lockoutThreshold` are counted before
- * the user is `denied`. The password is checked before that lock (scrypt takes ~50 ms; holding the
+ * the user is `denied`. The password is checked before that lock (scrypt takes ~160 ms; holding the
  * row meanwhile would serialise every sign-in of the user). `onSuccess` runs in the transaction
- * that recorded the sign-in (to issue a token or a session).
+ * that recorded the sign-in (to issue a token or a session). A hash made with older scrypt
+ * parameters is replaced in that transaction by one made with today's: the password is known
+ * only now.
  */
 export interface SignInInput {
   tenant: string;
@@ -41,6 +44,8 @@ export async function signIn<T>(orm: Orm, input: SignInInput, onSuccess: (tx: En
   // Always one scrypt, so an unknown user name takes as long as a wrong password.
   const passwordOk = await verifyPassword(input.password, candidate?.passwordHash ?? null);
   if (!candidate) throw invalidCredentials();
+  // Hashed before the transaction too, for the same reason; only a proven password is rehashed.
+  const rehashed = passwordOk && needsRehash(candidate.passwordHash) ? await hashPassword(input.password) : null;
 
   const outcome = await orm.em.fork().transactional(async (tx) => {
     const applied = await applyLifecycleEvent(tx, {
@@ -52,6 +57,10 @@ export async function signIn<T>(orm: Orm, input: SignInInput, onSuccess: (tx: En
     });
     if (!applied.ok) return { kind: 'refused', refusal: applied.refusal } as const;
     if (!passwordOk) return { kind: 'failed', status: applied.result.status } as const;
+    if (rehashed) {
+      // Only over the hash that was checked: a password set meanwhile stays.
+      await sqlIn(tx)(`update users set password_hash = ? where id = ? and password_hash = ?`, [rehashed, candidate.id, candidate.passwordHash]);
+    }
     return { kind: 'signed_in', value: await onSuccess(tx, candidate) } as const;
   });
 

@@ -4,7 +4,7 @@ import type { TaskPayloads } from '../../jobs/registry.ts';
 import type { TaskProcessors } from '../../jobs/types.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { TaskType } from '../../src/lifecycle/tasks.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { startRuntime, type Roles, type Runtime, type RuntimeOptions } from '../../src/main.ts';
 import { TaskSchema, TenantSchema, UserSchema, type Task, type User } from '../../src/store/entities/index.ts';
 import { createTestDatabase } from './database.ts';
@@ -32,6 +32,8 @@ export function useTestRuntime(options: {
   env?: Record<string, string>;
   roles?: Roles;
   reconciler?: RuntimeOptions['reconciler'];
+  /** Where the process logs; silent (or TEST_LOG_LEVEL) on stdout by default. */
+  logger?: Logger;
 }): TestRuntime {
   const handle = {} as TestRuntime;
   beforeAll(async () => {
@@ -47,7 +49,7 @@ export function useTestRuntime(options: {
     const runtime = await startRuntime(
       config,
       options.roles ?? { api: true, relay: true, workers: true },
-      createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+      options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
       { ...(options.processors ? { processors: options.processors } : {}), ...(options.reconciler ? { reconciler: options.reconciler } : {}) },
     );
     const tenantId = (await runtime.orm.em.fork().findOneOrFail(TenantSchema, { name: 'default' })).id;

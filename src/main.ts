@@ -70,7 +70,12 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
     if (applied.length) logger.info({ applied }, 'migrations applied');
     await ensureDefaultTenant(orm.em.fork());
 
-    const queue = await createQueueBackend({ redisUrl: config.redisUrl, databaseUrl: database.url, prefix: config.queuePrefix });
+    const queue = await createQueueBackend({
+      redisUrl: config.redisUrl,
+      databaseUrl: database.url,
+      prefix: config.queuePrefix,
+      onError: (error, name) => logger.warn({ err: error, queue: name }, 'queue connection error'),
+    });
     stops.push(() => queue.close());
 
     const mailer = createMailer(config, logger);

@@ -55,13 +55,20 @@ export interface QueueBackendOptions {
   prefix: string;
   /** PostgreSQL schema of the jobs tables. */
   schema?: string;
+  /**
+   * A queue's connection errors (Redis gone, PostgreSQL restarting). A BullMQ Queue without an
+   * error listener prints the raw error, connection parameters and all, on stderr.
+   */
+  onError?: (error: unknown, queue: string) => void;
 }
 
 export async function createQueueBackend(options: QueueBackendOptions): Promise<QueueBackend> {
-  return options.redisUrl ? createRedisQueueBackend(options.redisUrl, options.prefix) : createPostgresQueueBackend(options);
+  return options.redisUrl ? createRedisQueueBackend(options.redisUrl, options.prefix, options.onError ?? ignore) : createPostgresQueueBackend(options);
 }
 
-function createRedisQueueBackend(redisUrl: string, prefix: string): QueueBackend {
+const ignore = () => {};
+
+function createRedisQueueBackend(redisUrl: string, prefix: string, onError: (error: unknown, queue: string) => void): QueueBackend {
   // One shared connection for producers; BullMQ duplicates it for each worker's blocking reads.
   // maxRetriesPerRequest null: a worker must wait out a Redis restart, not throw.
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
@@ -78,6 +85,7 @@ function createRedisQueueBackend(redisUrl: string, prefix: string): QueueBackend
         ...tuning,
         defaultJobOptions: { ...REDIS_JOB_RETENTION, ...tuning.defaultJobOptions },
       });
+      queue.on('error', (error) => onError(error, name));
       closables.push(queue);
       return queue;
     },
@@ -97,7 +105,7 @@ function createRedisQueueBackend(redisUrl: string, prefix: string): QueueBackend
   };
 }
 
-async function createPostgresQueueBackend({ databaseUrl, schema = 'bullmq' }: QueueBackendOptions): Promise<QueueBackend> {
+async function createPostgresQueueBackend({ databaseUrl, schema = 'bullmq', onError = ignore }: QueueBackendOptions): Promise<QueueBackend> {
   // Migrate the jobs schema once, here, on a dedicated session (BullMQ's migrator needs one for
   // its advisory lock), instead of letting every Queue and Worker check on connect.
   const migrator = new pg.Client({ connectionString: databaseUrl });
@@ -127,6 +135,7 @@ async function createPostgresQueueBackend({ databaseUrl, schema = 'bullmq' }: Qu
         ...tuning,
         defaultJobOptions: { ...POSTGRES_JOB_RETENTION, ...tuning.defaultJobOptions },
       });
+      queue.on('error', (error: unknown) => onError(error, name));
       closables.push(queue);
       return queue as unknown as Queue<Data, Result>;
     },

@@ -39,6 +39,16 @@ export function ormConfig({ databaseUrl, logger, poolMax = 20 }: OrmOptions): Op
     },
     debug: false,
     logger: (message) => logger?.debug({ orm: message }),
+    // knex writes its warnings (a connection lost) with console.log unless given a logger: into
+    // the structured log instead, where redaction applies.
+    driverOptions: {
+      log: {
+        warn: (message: unknown) => logger?.warn({ knex: String(message) }, 'database driver warning'),
+        error: (message: unknown) => logger?.error({ knex: String(message) }, 'database driver error'),
+        deprecate: (message: unknown) => logger?.debug({ knex: String(message) }, 'database driver deprecation'),
+        debug: (message: unknown) => logger?.debug({ knex: String(message) }),
+      },
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashPassword } from '../../src/store/passwords.ts';
 import { insertApiToken } from '../../src/store/tokens.ts';
 import { createAdminToken } from '../support/api-client.ts';
@@ -68,6 +68,8 @@ describe('database unavailable', () => {
 
   it('answers 503 with Retry-After on SCIM, admin, client and console while PostgreSQL refuses connections, then recovers', async () => {
     expect((await send('GET', `/scim/v2/Users/${userId}`, scim())).status).toBe(200);
+    // Libraries that print raw errors (connection parameters and all) bypass the log's redaction.
+    const printed = [vi.spyOn(console, 'log'), vi.spyOn(console, 'error'), vi.spyOn(console, 'warn')];
     await onServer(`alter database "${database}" allow_connections false`);
     await onServer(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${database}' and pid <> pg_backend_pid()`);
     try {
@@ -99,6 +101,10 @@ describe('database unavailable', () => {
     }
     expect((await send('GET', '/readyz')).status).toBe(200);
     expect((await send('GET', '/admin/users', admin())).status).toBe(200);
+    for (const spy of printed) {
+      expect(spy.mock.calls.map((call) => String(call[0]).slice(0, 200))).toEqual([]);
+      spy.mockRestore();
+    }
     const user = await t.getUser(userId);
     expect(user.status).toBe('active');
     expect(await t.sql(`select 1 from users where user_name = 'during.outage@example.org' or email = 'outage@example.org'`)).toEqual([]);

@@ -52,7 +52,9 @@ export const notFound: RequestHandler = (req, _res, next) => {
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const known = toRequestError(error);
-    if (known.status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    // A value the database refused is the caller's 400, and a check the API should have made first: logged.
+    const refusedByDatabase = !(error instanceof RequestError) && classifyDatabaseError(error)?.kind === 'invalid_value';
+    if (known.status >= 500 || refusedByDatabase) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) return;
     if (known.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
     res

@@ -44,7 +44,8 @@ export function toScimFailure(error: unknown): ScimFailure {
   const refusal = classifyDatabaseError(error);
   if (refusal?.kind === 'unique') return { status: 409, scimType: 'uniqueness', detail: `${refusal.message}.`, internal: false };
   if (refusal?.kind === 'invalid_value' || refusal?.kind === 'check') {
-    return { status: 400, scimType: 'invalidValue', detail: 'A value is too long, out of range or not valid for its attribute.', internal: false };
+    // The caller's value, but a check SCIM should have made before the database: logged as ours.
+    return { status: 400, scimType: 'invalidValue', detail: 'A value is too long, out of range or not valid for its attribute.', internal: true };
   }
   // The IdP retries a 503 later (Retry-After); nothing was committed.
   if (refusal?.kind === 'unavailable') return { status: 503, detail: 'The service is temporarily unavailable; retry later.', internal: true };

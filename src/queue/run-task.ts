@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { TASK_DEFINITIONS, type JobData } from '../../jobs/registry.ts';
 import type { TaskOutcome, TaskProcessor, TaskProcessors } from '../../jobs/types.ts';
+import { redactError } from '../redact.ts';
 import type { TaskType } from '../lifecycle/tasks.ts';
 import type { Logger } from '../log.ts';
 import { taskBatchSize, taskDuration, tasksFinished } from '../metrics.ts';
@@ -207,7 +208,8 @@ async function runAlone({ job, token }: Delivery, deps: RunTaskDependencies): Pr
   } catch (error) {
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? TASK_DEFINITIONS[task.type].attempts);
     const permanent = error instanceof UnrecoverableError || isPermanentDatabaseError(error) || lastAttempt;
-    const message = (error as Error)?.message ?? String(error);
+    // Kept on the task and shown to operators: a database error's values (a failing row) stay out.
+    const message = (redactError(error) as Error)?.message ?? String(error);
     await deps.orm.em
       .fork()
       .getConnection()

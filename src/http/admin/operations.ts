@@ -62,7 +62,11 @@ const recycleUser = z
     email: z.email().max(320).optional(),
     sendWelcome: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .openapi({
+    description:
+      "The seat's new person. A login derived from the email follows them: it becomes this email, or when there is none or it is another user's login, `first.last` (then `first.last.2` to `.9`), else stays the reset placeholder `seat-<id>`. A login an operator or the identity provider chose stays as it is.",
+  });
 
 const common = {
   userIds: z.array(z.uuid()).min(1).max(MAX_USERS),

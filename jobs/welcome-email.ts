@@ -126,7 +126,7 @@ function alreadySent(result: Record<string, unknown> | null): result is Record<s
   return typeof result?.sentAt === 'string';
 }
 
-function refused(refusal: Refusal): UnrecoverableError {
+function refused(refusal: Pick<Refusal, 'message'> & { code: string }): UnrecoverableError {
   return new UnrecoverableError(`${refusal.code}: ${refusal.message}`);
 }
 

@@ -29,7 +29,7 @@ export interface SignInInput {
 }
 
 /** 403 for a user who gave the right password but may not sign in; 423 while locked. */
-const BLOCKED: Partial<Record<RefusalCode, number>> = {
+const BLOCKED: Partial<Record<RefusalCode | 'last_admin', number>> = {
   user_banned: 403,
   user_disabled: 403,
   user_deleted: 403,

@@ -45,6 +45,7 @@
  *  Policy variants: onScimDeactivate ban → like ban, but IdP no-ops instead of refusals;
  *  onScimDeactivate deprovision → like deprovision with source scim (→Di); deprovision maps to
  *  banned when onScimDeactivate is ban. onScimDelete deprovision / permanent_delete → those rows.
+ *  A derived login (login.ts) follows the person: reset and recycle carry `assign_login`.
  *
  * Principles (why the table looks like this):
  * - Operator events refuse with a reason the console can show; IdP events (scim_*) never refuse an
@@ -60,6 +61,7 @@
  * - Reconnection modes apply to a device's check-in (the app "reconnecting"); a password sign-in
  *   of a deleted user is refused (the client API answers 403, DESIGN.md §4).
  */
+import { loginsAfterRecycle, loginsAfterReset } from './login.ts';
 import type { Policy, ResetOptions } from './policy.ts';
 import { planReset, type ResetPlan } from './reset-plan.ts';
 import { PURGED, SCIM_ACTIVE_STATUSES, type DisabledBy, type StoredUserStatus } from './statuses.ts';
@@ -72,6 +74,11 @@ export interface LifecycleUser {
   readonly failedLoginCount: number;
   /** Decides where a re-enabled user lands: active, or password_required without a password. */
   readonly hasPassword: boolean;
+  /**
+   * Present when the user's login is derived (login.ts), not chosen by an operator or an IdP: a
+   * reset and a recycle then give the seat a login of its own or of its new person.
+   */
+  readonly derivedLogin?: { readonly userId: string };
 }
 
 export type EventSource = 'admin' | 'scim';
@@ -169,6 +176,11 @@ export type Effect =
   | { type: 'clear_reset_data'; plan: ResetPlan }
   /** Put the recycled seat's new person in place: first and last name, email (or none). */
   | { type: 'assign_person'; firstName: string; lastName: string; email: string | null }
+  /**
+   * A derived login follows the seat's person (login.ts): it becomes the first of `candidates` no
+   * other user of the tenant holds, the last one regardless, and stays marked as derived.
+   */
+  | { type: 'assign_login'; candidates: readonly string[] }
   /** Erase personal data and the user's records, keep a pseudonymous tombstone (GDPR). */
   | { type: 'purge_personal_data' }
   /** Issue a set-password link and email it (once per task). */
@@ -325,14 +337,17 @@ export function transition(user: LifecycleUser | null, event: LifecycleEvent, po
     case 'reset': {
       const plan = planReset(event.options ?? {}, policy.defaultResetOptions);
       const clear: Effect = { type: 'clear_reset_data', plan };
+      // The person's derived login goes with their name and email.
+      const login: Effect[] = user.derivedLogin ? [{ type: 'assign_login', candidates: loginsAfterReset(user.derivedLogin.userId) }] : [];
       // Resetting a reset seat again clears what the new options add; nothing else to revoke.
-      if (s === 'setup_required') return to(user, s, {}, [clear]);
+      if (s === 'setup_required') return to(user, s, {}, [clear, ...login]);
       if (s === 'deleted') return refuse('user_deleted');
       return to(user, 'setup_required', { failedLoginCount: 0 }, [
         REVOKE_SESSIONS,
         REVOKE_DEVICE_TOKENS,
         REVOKE_PASSWORD_LINKS,
         clear,
+        ...login,
       ]);
     }
 
@@ -344,6 +359,7 @@ export function transition(user: LifecycleUser | null, event: LifecycleEvent, po
       if (!firstName || !lastName) return refuse('name_required');
       if (event.sendWelcome && !email) return refuse('email_required');
       const effects: Effect[] = [{ type: 'assign_person', firstName, lastName, email }];
+      if (user.derivedLogin) effects.push({ type: 'assign_login', candidates: loginsAfterRecycle(user.derivedLogin.userId, { firstName, lastName, email }) });
       if (event.sendWelcome) effects.push(SEND_WELCOME);
       return to(user, 'password_required', { failedLoginCount: 0 }, effects);
     }

@@ -125,6 +125,20 @@ export function planUserWrite(input: UserWriteInput, result: TransitionOk, effec
         setValue('email', effect.email);
         setValue('emails', effect.email ? [{ value: effect.email, type: 'work', primary: true }] : [], 'jsonb');
         break;
+      case 'assign_login':
+        // The first candidate no other user of the tenant holds, else the last (unique by
+        // construction); the same value is recorded as derived. Other rows are read on the
+        // statement's snapshot: applyLifecycleEvent serialises the choices that can collide.
+        values.user_name_candidates = effect.candidates;
+        setSql(
+          '(user_name, derived_user_name)',
+          `(select n, n from (select coalesce(
+              (select c.name from jsonb_array_elements_text(x.v->'user_name_candidates') with ordinality c(name, i)
+                where not exists (select 1 from users o where o.tenant_id = x.tenant_id and lower(o.user_name) = lower(c.name) and o.id <> x.user_id)
+                order by c.i limit 1),
+              x.v->'user_name_candidates'->>-1) as n) login)`,
+        );
+        break;
       case 'purge_personal_data':
         break; // its own statements, after this one (see purgePersonalData)
       case 'send_welcome_email':

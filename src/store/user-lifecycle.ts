@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TaskPayloads } from '../../jobs/registry.ts';
+import { LAST_ADMIN_REFUSAL, guardsLastAdmin, removesLastAdmin, takesAwayAdmin, type LastAdminRefusal } from '../lifecycle/last-admin.ts';
 import { resolvePolicy, type Policy } from '../lifecycle/policy.ts';
-import type { DisabledBy, StoredUserStatus } from '../lifecycle/statuses.ts';
+import type { DisabledBy, StoredUserStatus, UserRole } from '../lifecycle/statuses.ts';
 import {
   transition,
   type Effect,
@@ -13,6 +14,7 @@ import {
 } from '../lifecycle/transition.ts';
 import { LifecycleWrites, planUserWrite } from './lifecycle-writes.ts';
 import { sqlIn } from './sql.ts';
+import { countOtherAdmins, derivedLoginSql, lockTenantUsers } from './users.ts';
 
 /**
  * Applies a lifecycle event to one user: the only code that writes a user's status. It locks the
@@ -50,7 +52,7 @@ export interface ApplyEventInput {
 
 export type ApplyEventResult =
   | { ok: true; from: StoredUserStatus; result: TransitionOk; mailEffects: Effect[] }
-  | { ok: false; refusal: Refusal };
+  | { ok: false; refusal: Refusal | LastAdminRefusal };
 
 /** The user row as locked for a transition (FOR NO KEY UPDATE), with the tenant's policy. */
 export interface LockedUserRow {
@@ -58,12 +60,19 @@ export interface LockedUserRow {
   disabled_by: DisabledBy | null;
   failed_login_count: number;
   has_password: boolean;
+  role: UserRole;
+  /** Whether the login is derived (src/lifecycle/login.ts): it then follows the seat's person. */
+  derived_login: boolean;
   version: number;
   policy: unknown;
 }
 
 /** The columns of LockedUserRow, over `users u join tenants t`: one list for every reader of it. */
-export const LOCKED_USER_COLUMNS = 'u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, u.version, t.policy';
+export const LOCKED_USER_COLUMNS = `u.status, u.disabled_by, u.failed_login_count, u.password_hash is not null as has_password, u.role,
+  ${derivedLoginSql('u')} as derived_login, u.version, t.policy`;
+
+/** SCIM requests act as `scim:<token id>`, and so do the tasks they queue (termination, purge). */
+const isIdpActor = (actor: string) => actor.startsWith('scim:');
 
 export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventInput): Promise<ApplyEventResult> {
   const sql = sqlIn(em);
@@ -82,12 +91,33 @@ export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventIn
       )
     )[0];
   const user: LifecycleUser | null = row
-    ? { status: row.status, disabledBy: row.disabled_by, failedLoginCount: row.failed_login_count, hasPassword: row.has_password }
+    ? {
+        status: row.status,
+        disabledBy: row.disabled_by,
+        failedLoginCount: row.failed_login_count,
+        hasPassword: row.has_password,
+        ...(row.derived_login ? { derivedLogin: { userId: input.userId } } : {}),
+      }
     : null;
   const policy = input.policy ?? (row ? resolvePolicy(row.policy) : await loadPolicy(em, input.tenantId));
   const result = transition(user, input.event, policy);
   if (!result.ok) return result;
   if (!row) throw new Error('transition accepted an event for a missing user'); // only `create`, which has its own path
+
+  // Decisions that read the tenant's other users, serialised per tenant and written at once (not
+  // deferred to the batch) so the next decision, in this transaction or after its commit, sees
+  // them: the last admin (last-admin.ts) and a login picked among candidates (login.ts).
+  const takesAdmin =
+    !isIdpActor(input.actor) && guardsLastAdmin(input.event) && takesAwayAdmin({ role: row.role, status: row.status }, { role: row.role, status: result.status });
+  const picksLogin = result.effects.some((e) => e.type === 'assign_login' && e.candidates.length > 1);
+  if (takesAdmin || picksLogin) {
+    await lockTenantUsers(em, input.tenantId);
+    // The batch's writes so far go first, so the count sees the admins it already took away.
+    if (input.defer) await input.defer.run(em);
+  }
+  if (takesAdmin && removesLastAdmin(1, await countOtherAdmins(em, input.tenantId, [input.userId]))) {
+    return { ok: false, refusal: { ...LAST_ADMIN_REFUSAL } };
+  }
 
   const mailEffects: Effect[] = [];
   const applied: Effect[] = [];
@@ -114,7 +144,7 @@ export async function applyLifecycleEvent(em: EntityManager, input: ApplyEventIn
     applied,
   );
   const purge = applied.some((e) => e.type === 'purge_personal_data');
-  if (input.defer && input.locked && !purge) input.defer.add(write);
+  if (input.defer && input.locked && !purge && !takesAdmin && !picksLogin) input.defer.add(write);
   else {
     await new LifecycleWrites().add(write).run(em);
     if (purge) await purgePersonalData(em, input.userId);
@@ -135,7 +165,7 @@ async function purgePersonalData(em: EntityManager, userId: string): Promise<voi
     await sql(`delete from ${table} where user_id = ?`, [userId]);
   }
   await sql(
-    `update users set user_name = null, external_id = null, first_name = null, last_name = null, display_name = null,
+    `update users set user_name = null, derived_user_name = null, external_id = null, first_name = null, last_name = null, display_name = null,
         email = null, emails = '[]', phone = null, phone_numbers = '[]', department = null, title = null,
         employee_number = null, cost_center = null, organization = null, division = null, manager_id = null,
         termination_date = null, scim_extra = '{}', password_hash = null, pin_hash = null,
@@ -156,7 +186,7 @@ export type NewUserFields = Partial<
     import('./entities/user.ts').User,
     | 'externalId' | 'firstName' | 'lastName' | 'displayName' | 'email' | 'emails' | 'phone' | 'phoneNumbers'
     | 'extension' | 'department' | 'role' | 'title' | 'employeeNumber' | 'costCenter' | 'organization'
-    | 'division' | 'managerId' | 'terminationDate' | 'scimExtra'
+    | 'division' | 'managerId' | 'terminationDate' | 'scimExtra' | 'derivedUserName'
   >
 > & { userName: string };
 
@@ -280,6 +310,7 @@ function createStatement(creates: Array<{ input: CreateUserInput; result: Transi
       id,
       input.tenantId,
       f.userName,
+      f.derivedUserName ?? null,
       f.externalId ?? null,
       f.firstName ?? null,
       f.lastName ?? null,
@@ -305,12 +336,12 @@ function createStatement(creates: Array<{ input: CreateUserInput; result: Transi
       input.passwordHash ?? null,
       ...(input.onlyIf?.params ?? []),
     );
-    return `select ?::uuid, ?::uuid, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::jsonb, ?::text, ?::jsonb, ?::text, ?::text,
+    return `select ?::uuid, ?::uuid, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::jsonb, ?::text, ?::jsonb, ?::text, ?::text,
         ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::uuid, ?::timestamptz, ?::jsonb, ?::text, ?::text, ?::boolean, ?::text,
         0, now(), 1, now(), now()${input.onlyIf ? ` where (${input.onlyIf.sql})` : ''}`;
   });
   const ctes = [
-    `u as (insert into users (id, tenant_id, user_name, external_id, first_name, last_name, display_name, email, emails, phone,
+    `u as (insert into users (id, tenant_id, user_name, derived_user_name, external_id, first_name, last_name, display_name, email, emails, phone,
         phone_numbers, extension, department, role, title, employee_number, cost_center, organization, division,
         manager_id, termination_date, scim_extra, status, disabled_by, idp_active, password_hash, failed_login_count,
         status_changed_at, version, created_at, updated_at)

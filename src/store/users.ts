@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { LAST_ADMIN_REFUSAL, SIGN_IN_STATUSES, takesAwayAdmin, type LastAdminRefusal } from '../lifecycle/last-admin.ts';
 import { PURGED, type StoredUserStatus, type UserRole, type UserStatus } from '../lifecycle/statuses.ts';
 import type { User } from './entities/index.ts';
-import { sqlIn } from './sql.ts';
+import { pgArray, sqlIn } from './sql.ts';
 
 /**
  * User queries for the operator's view (admin API): one tenant at a time, purged tombstones never
@@ -24,19 +25,53 @@ const USER_COLUMNS = `id, user_name as "userName", external_id as "externalId", 
   failed_login_count as "failedLoginCount", password_hash is not null as "hasPassword", last_checkin_at as "lastCheckinAt", last_signin_at as "lastSigninAt",
   status_changed_at as "statusChangedAt", created_at as "createdAt", updated_at as "updatedAt"`;
 
+/**
+ * Whether the login of the user row `alias` is derived (src/lifecycle/login.ts): it still equals
+ * the one turnover derived, and no IdP has linked the user. A userName an operator or an IdP
+ * wrote since is theirs, without any writer having to say so.
+ */
+export function derivedLoginSql(alias: string): string {
+  return `(${alias}.derived_user_name is not null and lower(${alias}.user_name) = lower(${alias}.derived_user_name) and ${alias}.external_id is null)`;
+}
+
+/**
+ * Serialises, per tenant until commit, the decisions that read the tenant's other users before
+ * writing one: taking away an admin (whether one remains) and picking a free login. Taken after
+ * the user's row lock, everywhere, so it never waits in the other order.
+ */
+export async function lockTenantUsers(em: EntityManager, tenantId: string): Promise<void> {
+  await sqlIn(em)(`select pg_advisory_xact_lock(hashtext('tenant-users:' || ?::text))`, [tenantId]);
+}
+
+/**
+ * Admins of the tenant who can sign in (src/lifecycle/last-admin.ts) other than `except`, counted
+ * up to one: all the last-admin rule needs. A statement of its own, after lockTenantUsers, so it
+ * sees what the previous holder of the lock committed.
+ */
+export async function countOtherAdmins(em: EntityManager, tenantId: string, except: readonly string[]): Promise<number> {
+  const [row] = await sqlIn(em)<{ n: number }>(
+    `select count(*)::int as n from (select 1 from users where tenant_id = ? and role = 'admin' and status = any(?::text[]) and id <> all(?::uuid[]) limit 1) s`,
+    [tenantId, pgArray([...SIGN_IN_STATUSES]), pgArray([...except])],
+  );
+  return Number(row?.n ?? 0);
+}
+
 export async function findUserById(em: EntityManager, tenantId: string, id: string): Promise<UserRecord | null> {
   const [row] = await sqlIn(em)<UserRecord>(`select ${USER_COLUMNS} from users where id = ? and tenant_id = ? and status <> ?`, [id, tenantId, PURGED]);
   return row ? normalise(row) : null;
 }
 
-/** The ids of `ids` that are users of this tenant (not purged). */
-export async function findUsersByIds(em: EntityManager, tenantId: string, ids: readonly string[]): Promise<UserRecord[]> {
+/** The ids of `ids` that are users of this tenant (not purged), and whether each login is derived. */
+export async function findUsersByIds(em: EntityManager, tenantId: string, ids: readonly string[]): Promise<Array<UserRecord & { derivedLogin: boolean }>> {
   if (!ids.length) return [];
-  const rows = await sqlIn(em)<UserRecord>(`select ${USER_COLUMNS} from users where tenant_id = ? and status <> ? and id = any(?::uuid[])`, [
+  const rows = await sqlIn(em)<UserRecord & { derivedLogin: boolean }>(
+    `select ${USER_COLUMNS}, ${derivedLoginSql('users')} as "derivedLogin" from users where tenant_id = ? and status <> ? and id = any(?::uuid[])`,
+    [
     tenantId,
     PURGED,
     `{${ids.join(',')}}`,
-  ]);
+    ],
+  );
   return rows.map(normalise);
 }
 
@@ -131,7 +166,9 @@ const PATCH_COLUMNS: Record<keyof UserDetailsPatch, string> = {
 
 /**
  * Writes the given fields (display name and the SCIM email/phone lists follow the columns).
- * Returns the previous values of the changed fields, or null when there is no such user. A taken
+ * Returns the previous values of the changed fields, or null when there is no such user, or the
+ * refusal `last_admin` for a role change that takes the tenant's last admin away (last-admin.ts;
+ * nothing written). A userName written here is the operator's (no longer derived). A taken
  * userName surfaces as the unique violation users_tenant_username_key.
  */
 export async function updateUserDetails(
@@ -139,7 +176,7 @@ export async function updateUserDetails(
   tenantId: string,
   id: string,
   patch: UserDetailsPatch,
-): Promise<{ before: Partial<UserDetailsPatch>; status: StoredUserStatus } | null> {
+): Promise<{ before: Partial<UserDetailsPatch>; status: StoredUserStatus; refusal?: undefined } | { refusal: LastAdminRefusal } | null> {
   const sql = sqlIn(em);
   const [current] = await sql<UserRecord>(`select ${USER_COLUMNS} from users where id = ? and tenant_id = ? and status <> ? for no key update`, [
     id,
@@ -149,8 +186,13 @@ export async function updateUserDetails(
   if (!current) return null;
   const keys = (Object.keys(patch) as Array<keyof UserDetailsPatch>).filter((k) => patch[k] !== undefined && patch[k] !== current[k]);
   if (!keys.length) return { before: {}, status: current.status };
+  if (keys.includes('role') && takesAwayAdmin(current, { role: patch.role!, status: current.status })) {
+    await lockTenantUsers(em, tenantId);
+    if (!(await countOtherAdmins(em, tenantId, [id]))) return { refusal: { ...LAST_ADMIN_REFUSAL } };
+  }
   const sets = keys.map((k) => `${PATCH_COLUMNS[k]} = ?`);
   const params: unknown[] = keys.map((k) => patch[k]);
+  if (keys.includes('userName')) sets.push('derived_user_name = null');
   if (keys.includes('firstName') || keys.includes('lastName')) {
     sets.push(`display_name = nullif(concat_ws(' ', ?::text, ?::text), '')`);
     params.push(patch.firstName !== undefined ? patch.firstName : current.firstName, patch.lastName !== undefined ? patch.lastName : current.lastName);
@@ -216,6 +258,6 @@ export async function findSignInCandidate(em: EntityManager, tenantName: string,
   return first;
 }
 
-function normalise(row: UserRecord): UserRecord {
+function normalise<R extends UserRecord>(row: R): R {
   return { ...row, failedLoginCount: Number(row.failedLoginCount) };
 }

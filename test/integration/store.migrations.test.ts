@@ -99,4 +99,46 @@ describe('migrations', () => {
       await orm.close(true);
     }
   });
+
+  it('tell derived logins of existing users from explicit ones, and give seats reset before the placeholder', async () => {
+    const url = await emptyDatabase();
+    const orm = await openOrm({ databaseUrl: url });
+    try {
+      await orm.getMigrator().up({ to: 'Migration20261128030000_guard_count_indexes' });
+      const sql = <T>(query: string, params: unknown[] = []) => orm.em.getConnection().execute<T[]>(query, params);
+      const [tenant] = await sql<{ id: string }>(`insert into tenants (id, name) values (gen_random_uuid(), 'default') returning id`);
+      const users: Record<string, string> = {};
+      const add = async (key: string, source: 'admin' | 'scim', columns: { user_name: string; email: string | null; status?: string; external_id?: string }) => {
+        const [row] = await sql<{ id: string }>(
+          `insert into users (id, tenant_id, user_name, email, status, external_id, status_changed_at) values (gen_random_uuid(), ?, ?, ?, ?, ?, now()) returning id`,
+          [tenant!.id, columns.user_name, columns.email, columns.status ?? 'active', columns.external_id ?? null],
+        );
+        users[key] = row!.id;
+        await sql(`insert into audit_entries (tenant_id, at, actor, action, user_id, details) values (?, now(), 'test', 'user.create', ?, ?::jsonb)`, [
+          tenant!.id,
+          row!.id,
+          JSON.stringify({ source }),
+        ]);
+      };
+      await add('byEmail', 'admin', { user_name: 'Mal@acme.test', email: 'mal@acme.test' });
+      await add('chosen', 'admin', { user_name: 'mal', email: 'mal2@acme.test' });
+      await add('idp', 'scim', { user_name: 'jayne@acme.test', email: 'jayne@acme.test' });
+      await add('linked', 'admin', { user_name: 'wash@acme.test', email: 'wash@acme.test', external_id: '00u1' });
+      await add('resetSeat', 'admin', { user_name: 'zoe@acme.test', email: null, status: 'setup_required' });
+      await add('resetDesk', 'admin', { user_name: 'front.desk', email: null, status: 'setup_required' });
+      await migrate(orm, url);
+      const rows = await sql<{ id: string; user_name: string; derived_user_name: string | null }>(`select id, user_name, derived_user_name from users`);
+      const byKey = Object.fromEntries(Object.entries(users).map(([key, id]) => [key, rows.find((r) => r.id === id)!]));
+      expect(Object.fromEntries(Object.entries(byKey).map(([key, r]) => [key, [r.user_name, r.derived_user_name]]))).toEqual({
+        byEmail: ['Mal@acme.test', 'Mal@acme.test'],
+        chosen: ['mal', null],
+        idp: ['jayne@acme.test', null],
+        linked: ['wash@acme.test', null],
+        resetSeat: [`seat-${users.resetSeat}`, `seat-${users.resetSeat}`],
+        resetDesk: ['front.desk', null],
+      });
+    } finally {
+      await orm.close(true);
+    }
+  });
 });

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import type { TaskPayloads } from '../../../jobs/registry.ts';
+import { LAST_ADMIN_REFUSAL, guardsLastAdmin, removesLastAdmin, takesAwayAdmin } from '../../lifecycle/last-admin.ts';
 import { decidePendingData } from '../../lifecycle/pending-data.ts';
 import { RESET_OPTION_KEYS, type Policy, type ResetOptionKey } from '../../lifecycle/policy.ts';
 import { describeReset, planReset } from '../../lifecycle/reset-plan.ts';
 import { TASK_STATES, type TaskState, type TaskType } from '../../lifecycle/tasks.ts';
-import { transition, type LifecycleEvent } from '../../lifecycle/transition.ts';
+import { transition, type LifecycleEvent, type LifecycleUser } from '../../lifecycle/transition.ts';
 import { insertAuditEntry } from '../../store/audit.ts';
 import { findDevicesOfUsers, type DeviceRecord } from '../../store/devices.ts';
 import { findOperationProgress, findOperations, insertOperation } from '../../store/operations.ts';
@@ -13,7 +14,7 @@ import { findPhoneNumbers } from '../../store/phone-numbers.ts';
 import { sqlIn } from '../../store/sql.ts';
 import { findTenantSettings } from '../../store/tenant-settings.ts';
 import { countUserDataByKind } from '../../store/user-data.ts';
-import { findUsersByIds, type UserRecord } from '../../store/users.ts';
+import { countOtherAdmins, findUsersByIds, type UserRecord } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import type { Operator } from './auth.ts';
 import { confirmKey, confirmTokenHash, signConfirmToken, verifyConfirmToken, type ConfirmedRequest } from './confirm-token.ts';
@@ -62,7 +63,11 @@ const recycleUser = z
     email: z.email().max(320).optional(),
     sendWelcome: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .openapi({
+    description:
+      "The seat's new person. A login derived from the email follows them: it becomes this email, or when there is none or it is another user's login, `first.last` (then `first.last.2` to `.9`), else stays the reset placeholder `seat-<id>`. A login an operator or the identity provider chose stays as it is.",
+  });
 
 const common = {
   userIds: z.array(z.uuid()).min(1).max(MAX_USERS),
@@ -211,7 +216,10 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
     responses: {
       200: { description: 'The dry run.', schema: dryRunResponse },
       202: { description: 'Accepted; the tasks run in the background.', schema: acceptedResponse },
-      409: { description: 'confirmation_required: an irreversible action without the dry run\'s token (or with one for another request, or expired); confirmation_used: the token started an operation already (its `operationId` is in the answer).' },
+      409: {
+        description:
+          "confirmation_required: an irreversible action without the dry run's token (or with one for another request, or expired); confirmation_used: the token started an operation already (its `operationId` is in the answer). last_admin: the request (dry run included) would take away every admin of the tenant who can sign in (disable, ban, delete, permanent_delete, reset, deprovision); nothing runs, `userIds` names those admins: keep one of them, or make another user admin first.",
+      },
       422: { description: 'Invalid request, or unknown_users: ids that are not users of this tenant.' },
     },
     handler: async ({ body, operator, res }) => {
@@ -227,6 +235,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
         const unknown = userIds.filter((id) => !known.has(id));
         throw new RequestError('unknown_users', 422, 'Some of the selected users do not exist (in this tenant).', { userIds: unknown });
       }
+      await refuseLastAdmin(em, operator.tenantId, body, users, tenant.policy);
 
       if (body.dryRun) {
         const preview = await previewOperation(em, operator, body, users, tenant.policy);
@@ -364,6 +373,37 @@ function countsOf(byState: Partial<Record<TaskState, number>>) {
   };
 }
 
+type OperationUser = UserRecord & { derivedLogin: boolean };
+
+function lifecycleUser(user: OperationUser): LifecycleUser {
+  return {
+    status: user.status,
+    disabledBy: user.disabledBy,
+    failedLoginCount: user.failedLoginCount,
+    hasPassword: user.hasPassword,
+    ...(user.derivedLogin ? { derivedLogin: { userId: user.id } } : {}),
+  };
+}
+
+/**
+ * The whole request is refused (dry run too) when it would take away every admin of the tenant
+ * who can sign in (src/lifecycle/last-admin.ts), naming them: one refusal the operator acts on by
+ * deselecting one, rather than a bulk run that stops part-way. The tasks check again when they
+ * apply, under the tenant's lock, for requests that raced past this check.
+ */
+async function refuseLastAdmin(em: EntityManager, tenantId: string, request: OperationRequest, users: OperationUser[], policy: Policy): Promise<void> {
+  const takenAway = users
+    .filter((user) => {
+      const event = previewEvent(request, user.id);
+      const result = guardsLastAdmin(event) ? transition(lifecycleUser(user), event, policy) : null;
+      return result?.ok === true && takesAwayAdmin(user, { role: user.role, status: result.status });
+    })
+    .map((user) => user.id);
+  if (takenAway.length && removesLastAdmin(takenAway.length, await countOtherAdmins(em, tenantId, takenAway))) {
+    throw new RequestError(LAST_ADMIN_REFUSAL.code, 409, LAST_ADMIN_REFUSAL.message, { userIds: takenAway });
+  }
+}
+
 /** The lifecycle event a user's task will apply, for the preview. */
 function previewEvent(request: OperationRequest, userId: string): LifecycleEvent {
   switch (request.action) {
@@ -440,7 +480,7 @@ function auditableOptions(request: OperationRequest): Record<string, unknown> {
  * for a reset what each chosen option deletes for that user (counts by kind, the number going
  * back to inventory, the devices removed, and where the app data stands).
  */
-async function previewOperation(em: EntityManager, operator: Operator, request: OperationRequest, users: UserRecord[], policy: Policy) {
+async function previewOperation(em: EntityManager, operator: Operator, request: OperationRequest, users: OperationUser[], policy: Policy) {
   const resetOptions = request.action === 'reset' ? (request.options ?? {}) : request.action === 'deprovision' && request.options?.chainReset ? (request.options.resetOptions ?? {}) : null;
   const plan = resetOptions ? planReset(resetOptions, policy.defaultResetOptions) : null;
 
@@ -456,11 +496,7 @@ async function previewOperation(em: EntityManager, operator: Operator, request: 
   }
 
   const previews = users.map((user) => {
-    const result = transition(
-      { status: user.status, disabledBy: user.disabledBy, failedLoginCount: user.failedLoginCount, hasPassword: user.hasPassword },
-      previewEvent(request, user.id),
-      policy,
-    );
+    const result = transition(lifecycleUser(user), previewEvent(request, user.id), policy);
     const base = {
       userId: user.id,
       userName: user.userName,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isDerivedOnCreate } from '../../lifecycle/login.ts';
 import { USER_ROLES, USER_STATUSES } from '../../lifecycle/statuses.ts';
 import type { Orm } from '../../store/orm.ts';
 import { insertAuditEntry } from '../../store/audit.ts';
@@ -64,8 +65,16 @@ export const createUserBody = z
     firstName: name,
     lastName: name,
     email,
-    /** Defaults to the email; the user signs in with either. */
-    userName: z.string().trim().min(1).max(320).optional(),
+    userName: z
+      .string()
+      .trim()
+      .min(1)
+      .max(320)
+      .optional()
+      .openapi({
+        description:
+          'The login; the user signs in with it or the email. Without one the login is derived from the email, and a derived login follows the seat\'s person: a reset replaces it with a placeholder (`seat-<id>`), a recycle derives it from the new person (their email, else `first.last`). A userName given here is kept through resets and recycles.',
+      }),
     role: z.enum(USER_ROLES).optional(),
     extension: extensionSchema.optional(),
     department: z.string().trim().max(200).optional(),
@@ -114,6 +123,7 @@ export async function createUser(orm: Orm, operator: Operator, body: CreateUserB
         actor: operator.actor,
         fields: {
           userName: body.userName ?? body.email,
+          ...(isDerivedOnCreate(body.userName, body.email) ? { derivedUserName: body.userName ?? body.email } : {}),
           firstName: body.firstName,
           lastName: body.lastName,
           displayName: `${body.firstName} ${body.lastName}`,
@@ -195,19 +205,20 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
     tag: 'Users',
     summary: "Edit a user's details or role",
     description:
-      'Name, email, phone, extension, department, role, user name. The step "edit the user\'s details before resetting app access": change the email and phone first so the old person cannot sign in with them.',
+      'Name, email, phone, extension, department, role, user name. The step "edit the user\'s details before resetting app access": change the email and phone first so the old person cannot sign in with them. A userName set here is the operator\'s and is kept through resets and recycles. A role change that would leave the tenant without an admin who can sign in is refused (409 `last_admin`).',
     params: idParams,
     body: patchUserBody,
     responses: {
       200: { description: 'The user after the change.', schema: userSchema },
       404: { description: 'No such user in this tenant.' },
-      409: { description: 'The user name is taken in this tenant.' },
+      409: { description: 'The user name is taken in this tenant (already_exists), or the change would demote the last admin who can sign in (last_admin).' },
     },
     handler: async ({ params, body, operator }) => {
       try {
         const user = await orm.em.fork().transactional(async (em) => {
           const changed = await updateUserDetails(em, operator.tenantId, params.id, body);
           if (!changed) throw userNotFound();
+          if (changed.refusal) throw new RequestError(changed.refusal.code, 409, changed.refusal.message, { userIds: [params.id] });
           const fields = Object.keys(changed.before);
           if (fields.length) {
             insertAuditEntry(em, {

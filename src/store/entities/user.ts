@@ -29,11 +29,17 @@ export interface User {
     | 'title' | 'employeeNumber' | 'costCenter' | 'organization' | 'division' | 'managerId'
     | 'terminationDate' | 'scimExtra' | 'passwordHash' | 'pinHash' | 'failedLoginCount'
     | 'lastCheckinAt' | 'lastSigninAt' | 'statusChangedAt' | 'version' | 'createdAt' | 'updatedAt'
-    | 'idpDeletedAt';
+    | 'idpDeletedAt' | 'derivedUserName';
   id: string;
   tenantId: string;
   /** Null only once purged. Unique per tenant, case-insensitively. */
   userName: string | null;
+  /**
+   * The login turnover derived for this user (src/lifecycle/login.ts), or null. The login counts
+   * as derived while `userName` still equals it and no IdP has linked the user (externalId): a
+   * userName an operator or an IdP writes is theirs without them having to say so.
+   */
+  derivedUserName: string | null;
   externalId: string | null;
   firstName: string | null;
   lastName: string | null;
@@ -82,6 +88,7 @@ export const UserSchema = new EntitySchema<User>({
     id: uuidPrimaryKey,
     tenantId: { kind: 'm:1', entity: 'Tenant', mapToPk: true, deleteRule: 'cascade', fieldName: 'tenant_id' },
     userName: { type: 'text', nullable: true },
+    derivedUserName: { type: 'text', nullable: true },
     externalId: { type: 'text', nullable: true },
     firstName: { type: 'text', nullable: true },
     lastName: { type: 'text', nullable: true },

@@ -8,6 +8,7 @@ import { Migration20261128000456_operator_sessions } from './Migration2026112800
 import { Migration20261128004800_user_list_search } from './Migration20261128004800_user_list_search.ts';
 import { Migration20261128014500_guard_alert_task } from './Migration20261128014500_guard_alert_task.ts';
 import { Migration20261128030000_guard_count_indexes } from './Migration20261128030000_guard_count_indexes.ts';
+import { Migration20261129090000_users_derived_user_name } from './Migration20261129090000_users_derived_user_name.ts';
 import { Migration20261201193459_confirm_token_hash } from './Migration20261201193459_confirm_token_hash.ts';
 import { Migration20261201193500_idempotency_keys } from './Migration20261201193500_idempotency_keys.ts';
 
@@ -26,6 +27,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261128004800_user_list_search', class: Migration20261128004800_user_list_search },
   { name: 'Migration20261128014500_guard_alert_task', class: Migration20261128014500_guard_alert_task },
   { name: 'Migration20261128030000_guard_count_indexes', class: Migration20261128030000_guard_count_indexes },
+  { name: 'Migration20261129090000_users_derived_user_name', class: Migration20261129090000_users_derived_user_name },
   { name: 'Migration20261201193459_confirm_token_hash', class: Migration20261201193459_confirm_token_hash },
   { name: 'Migration20261201193500_idempotency_keys', class: Migration20261201193500_idempotency_keys },
 ];

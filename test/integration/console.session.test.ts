@@ -108,6 +108,8 @@ describe('console sessions', () => {
     await t.sql(`update users set role = 'basic_user' where id = ?`, [a.id]);
     expect((await admin(s2, '/users')).status).toBe(401);
 
+    // Another admin stays, so the ban does not take away the tenant's last one (refused as last_admin).
+    await operator('admin');
     const b = await operator('admin');
     const s3 = await signIn(b.userName!);
     const taskId = await t.createTask('ban', b.id);

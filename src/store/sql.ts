@@ -69,3 +69,13 @@ export function sqlRun(em: EntityManager) {
   return async (query: string, params: unknown[] = []): Promise<number> =>
     Number((await conn.execute<{ affectedRows?: number }>(query, params, 'run', ctx)).affectedRows ?? 0);
 }
+
+/** Raw rows carry timestamps as text: these fields of the row as Date (null stays null). */
+export function withDates<T extends object>(row: T, fields: readonly (keyof T)[]): T {
+  const converted = { ...row };
+  for (const field of fields) {
+    const value = row[field] as unknown;
+    if (value !== null && value !== undefined && !(value instanceof Date)) (converted as Record<keyof T, unknown>)[field] = new Date(value as string);
+  }
+  return converted;
+}

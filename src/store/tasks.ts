@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { TERMINAL_TASK_STATES, type TaskState, type TaskType } from '../lifecycle/tasks.ts';
 import type { Task } from './entities/index.ts';
-import { insertSelect, pgArray, sqlExpression, sqlIn, sqlRun, type Bound, type InsertColumn, type SqlExpression } from './sql.ts';
+import { insertSelect, pgArray, sqlExpression, sqlIn, sqlRun, withDates, type Bound, type InsertColumn, type SqlExpression } from './sql.ts';
 
 /**
  * Task rows: the only code that writes them (the outbox, src/store/entities/task.ts), and their
@@ -36,10 +36,13 @@ const TERMINAL = TERMINAL_TASK_STATES.map((s) => `'${s}'`).join(', ');
 /** The partial unique index `tasks_live_dedupe_key`: at most one live task per key. */
 const ON_LIVE_KEY_CONFLICT = `on conflict (tenant_id, dedupe_key) where dedupe_key is not null and state not in (${TERMINAL})`;
 
-/** Every column of a task row, named as the Task entity names them (dates as Date). */
+/** Every column of a task row, named as the Task entity names them (toTask makes the dates Date). */
 const TASK_COLUMNS = `id, tenant_id as "tenantId", type, user_id as "userId", operation_id as "operationId", state, payload, attempts,
   max_attempts as "maxAttempts", last_error as "lastError", reason, run_at as "runAt", result, actor, dedupe_key as "dedupeKey",
   enqueued_at as "enqueuedAt", started_at as "startedAt", finished_at as "finishedAt", version, created_at as "createdAt", updated_at as "updatedAt"`;
+
+const TASK_DATES = ['runAt', 'enqueuedAt', 'startedAt', 'finishedAt', 'createdAt', 'updatedAt'] as const;
+const toTask = (row: Task): Task => withDates(row, TASK_DATES);
 
 const refsParams = (tasks: readonly TaskRef[]) => [pgArray(tasks.map((t) => t.id)), pgArray(tasks.map((t) => String(t.version)))];
 /** `v(id, version)` rows for a guard over several tasks read before. */
@@ -70,9 +73,11 @@ const COLUMNS = `id, type, state, user_id as "userId", operation_id as "operatio
   last_error as "lastError", reason, result, actor, run_at as "runAt", started_at as "startedAt", finished_at as "finishedAt",
   created_at as "createdAt", updated_at as "updatedAt"`;
 
+const toTaskRecord = (row: TaskRecord): TaskRecord => withDates(row, ['runAt', 'startedAt', 'finishedAt', 'createdAt', 'updatedAt']);
+
 export async function findTaskById(em: EntityManager, tenantId: string, id: string): Promise<TaskRecord | null> {
   const [row] = await sqlIn(em)<TaskRecord>(`select ${COLUMNS} from tasks where id = ? and tenant_id = ?`, [id, tenantId]);
-  return row ?? null;
+  return row ? toTaskRecord(row) : null;
 }
 
 export interface TaskListQuery {
@@ -109,7 +114,7 @@ export async function findTasks(em: EntityManager, query: TaskListQuery): Promis
     ...params,
     query.limit + 1,
   ]);
-  return { tasks: rows.slice(0, query.limit), hasMore: rows.length > query.limit };
+  return { tasks: rows.slice(0, query.limit).map(toTaskRecord), hasMore: rows.length > query.limit };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,7 +291,7 @@ export async function claimTasks(em: EntityManager, taskIds: readonly string[]):
       returning ${TASK_COLUMNS}`,
     [pgArray(taskIds), pgArray(CLAIMABLE)],
   );
-  return new Map(rows.map((row) => [row.id, row]));
+  return new Map(rows.map((row) => [row.id, toTask(row)]));
 }
 
 /**
@@ -299,7 +304,7 @@ export async function lockClaimableTasks(em: EntityManager, taskIds: readonly st
     pgArray(taskIds),
     pgArray(CLAIMABLE),
   ]);
-  return new Map(rows.map((row) => [row.id, row]));
+  return new Map(rows.map((row) => [row.id, toTask(row)]));
 }
 
 /** What a processor decided about its task (TaskOutcome in jobs/types.ts), as the row records it. */
@@ -408,7 +413,7 @@ export async function lockTask(em: EntityManager, taskId: string, scope: { tenan
     `select ${TASK_COLUMNS} from tasks where id = ?${scope.tenantId ? ' and tenant_id = ?' : ''} for update`,
     scope.tenantId ? [taskId, scope.tenantId] : [taskId],
   );
-  return row ?? null;
+  return row ? toTask(row) : null;
 }
 
 /** A user's reset tasks waiting for a device, oldest first. */

@@ -1,5 +1,6 @@
-import { TaskSchema } from '../src/store/entities/index.ts';
+import { insertTasks } from '../src/store/tasks.ts';
 import { runLifecycleEvent } from './lifecycle-event.ts';
+import type { TaskPayloads } from './registry.ts';
 import type { TaskProcessor } from './types.ts';
 
 /**
@@ -13,16 +14,9 @@ export const deprovisionProcessor: TaskProcessor<'deprovision'> = async (context
   if (payload.idpEvent === 'scim_deactivate' || payload.idpEvent === 'scim_delete') return runLifecycleEvent(context, { type: payload.idpEvent });
   const outcome = await runLifecycleEvent(context, { type: 'deprovision', source: payload.source === 'scim' ? 'scim' : 'admin' });
   if (payload.chainReset) {
-    em.create(TaskSchema, {
-      tenantId: task.tenantId,
-      userId: task.userId,
-      operationId: task.operationId,
-      type: 'reset',
-      payload: { options: payload.resetOptions ?? {} },
-      actor: task.actor,
-      dedupeKey: `reset-after:${task.id}`,
-    });
-    await em.flush();
+    await insertTasks(em, { tenantId: task.tenantId, type: 'reset', actor: task.actor, operationId: task.operationId }, [
+      { userId: task.userId, payload: { options: payload.resetOptions ?? {} } satisfies TaskPayloads['reset'], dedupeKey: `reset-after:${task.id}` },
+    ]);
   }
   return outcome;
 };

@@ -1,9 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { DisabledBy, StoredUserStatus } from '../src/lifecycle/statuses.ts';
 import { REFUSALS, transition, type Refusal } from '../src/lifecycle/transition.ts';
 import { passwordLinkMessage } from '../src/mail/messages.ts';
+import { findPasswordLinkRecipient } from '../src/store/mail-recipients.ts';
 import { expirePasswordLink, issuePasswordLink } from '../src/store/password-links.ts';
+import { recordMailSent } from '../src/store/tasks.ts';
 import { applyLifecycleEvent, loadPolicy } from '../src/store/user-lifecycle.ts';
 import type { TaskProcessor } from './types.ts';
 
@@ -15,17 +15,6 @@ export interface PasswordLinkMailSent {
   to: string;
   purpose: 'welcome' | 'recovery';
   expiresAt: string;
-}
-
-interface MailUserRow {
-  status: StoredUserStatus;
-  disabled_by: DisabledBy | null;
-  failed_login_count: number;
-  has_password: boolean;
-  user_name: string | null;
-  first_name: string | null;
-  email: string | null;
-  extension: string | null;
 }
 
 /**
@@ -49,20 +38,13 @@ export const welcomeEmailProcessor: TaskProcessor<'welcome_email'> = async (cont
   const userId = task.userId;
 
   const policy = await loadPolicy(em, task.tenantId);
-  const [user] = await em.getConnection().execute<MailUserRow[]>(
-    `select status, disabled_by, failed_login_count, password_hash is not null as has_password,
-            user_name, first_name, email, extension
-       from users where id = ? and tenant_id = ?`,
-    [userId, task.tenantId],
-    'all',
-    em.getTransactionContext(),
-  );
+  const user = await findPasswordLinkRecipient(em, task.tenantId, userId);
   // Checked before a link is minted, without the row lock: applyLifecycleEvent below locks the
   // user FOR UPDATE, and the link's insert (its own transaction) would then wait on that lock
   // for its foreign key check while this transaction waits for it.
   const precheck = transition(
     user
-      ? { status: user.status, disabledBy: user.disabled_by, failedLoginCount: user.failed_login_count, hasPassword: user.has_password }
+      ? { status: user.status, disabledBy: user.disabledBy, failedLoginCount: user.failedLoginCount, hasPassword: user.hasPassword }
       : null,
     { type: 'send_welcome' },
     policy,
@@ -92,8 +74,8 @@ export const welcomeEmailProcessor: TaskProcessor<'welcome_email'> = async (cont
   }
 
   const content = passwordLinkMessage(purpose, {
-    firstName: user.first_name,
-    login: user.user_name ?? to,
+    firstName: user.firstName,
+    login: user.userName ?? to,
     extension: user.extension,
     link: issued.url,
     expiresAt: issued.link.expiresAt,
@@ -116,8 +98,9 @@ export const welcomeEmailProcessor: TaskProcessor<'welcome_email'> = async (cont
     purpose,
     expiresAt: issued.link.expiresAt.toISOString(),
   };
-  // Not guarded by state: the email went out whatever happened to the task meanwhile.
-  await context.persistNow((tx) => recordSend(tx, task.id, result));
+  // Not guarded by state: the email went out whatever happened to the task meanwhile. The run's
+  // outcome is guarded by the version this moves the row to.
+  task.version = (await context.persistNow((tx) => recordMailSent(tx, task.id, result))) ?? task.version;
   logger.info({ messageId: result.messageId, linkId: result.linkId, purpose }, 'email sent');
   return { state: 'succeeded', result: { ...result } };
 };
@@ -128,15 +111,4 @@ function alreadySent(result: Record<string, unknown> | null): result is Record<s
 
 function refused(refusal: Pick<Refusal, 'message'> & { code: string }): UnrecoverableError {
   return new UnrecoverableError(`${refusal.code}: ${refusal.message}`);
-}
-
-async function recordSend(em: EntityManager, taskId: string, result: PasswordLinkMailSent): Promise<void> {
-  await em
-    .getConnection()
-    .execute(
-      `update tasks set result = ?::jsonb, updated_at = now(), version = version + 1 where id = ?`,
-      [JSON.stringify(result), taskId],
-      'run',
-      em.getTransactionContext(),
-    );
 }

@@ -1,7 +1,7 @@
 import { QUEUE_NAMES, TASK_DEFINITIONS, type QueueName } from '../../jobs/registry.ts';
-import type { TaskType } from '../lifecycle/tasks.ts';
 import { oldestWaitingSeconds, queueDepth } from '../metrics.ts';
 import type { Orm } from '../store/orm.ts';
+import { findOldestDueTaskAges } from '../store/tasks.ts';
 import type { TaskQueues } from './task-queues.ts';
 
 /** BullMQ job states reported as turnover_queue_depth{queue, state}. */
@@ -21,17 +21,11 @@ export function createQueueMetricsCollector({ orm, queues }: { orm: Orm; queues:
         for (const state of JOB_STATES) queueDepth.set({ queue: name, state }, counts[state] ?? 0);
       }),
     );
-    const rows = await orm.em
-      .fork()
-      .getConnection()
-      .execute<{ type: TaskType; age: string | number }[]>(
-        `select type, extract(epoch from now() - min(run_at)) as age from tasks
-          where state in ('pending', 'enqueued') and run_at <= now() group by type`,
-      );
+    const rows = await findOldestDueTaskAges(orm.em.fork());
     const oldest = Object.fromEntries(QUEUE_NAMES.map((name) => [name, 0])) as Record<QueueName, number>;
     for (const row of rows) {
       const queue = TASK_DEFINITIONS[row.type].queue;
-      oldest[queue] = Math.max(oldest[queue], Number(row.age));
+      oldest[queue] = Math.max(oldest[queue], row.ageSeconds);
     }
     for (const name of QUEUE_NAMES) oldestWaitingSeconds.set({ queue: name }, oldest[name]);
   };

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.ts';
-import type { TaskType } from '../lifecycle/tasks.ts';
 import type { Orm } from '../store/orm.ts';
+import { findTasksToReconcile, recordTaskFailure, requeueVanishedTasks, type TaskRef } from '../store/tasks.ts';
 import { jobFor, type TaskQueues } from './task-queues.ts';
 
 /**
@@ -13,37 +13,22 @@ export function startReconciler(options: { orm: Orm; queues: TaskQueues; logger:
   const { orm, queues, logger, intervalMs = 30_000, graceSeconds = 30 } = options;
 
   async function reconcileOnce(): Promise<{ requeued: number; failed: number }> {
-    const conn = orm.em.fork().getConnection();
-    const rows = await conn.execute<{ id: string; type: TaskType; tenant_id: string }[]>(
-      `select id, type, tenant_id from tasks
-        where state in ('enqueued', 'running', 'waiting_for_device')
-          and updated_at < now() - make_interval(secs => ?)
-        order by updated_at limit 1000`,
-      [graceSeconds],
-    );
-    let requeued = 0;
+    const em = orm.em.fork();
+    const rows = await findTasksToReconcile(em, { graceSeconds, limit: 1000 });
+    const vanished: TaskRef[] = [];
     let failed = 0;
+    // Each write is guarded by the version read here: a task that moved on since is left alone.
     for (const row of rows) {
-      const { queue } = jobFor({ id: row.id, type: row.type, tenantId: row.tenant_id });
+      const { queue } = jobFor(row);
       const job = await queues[queue].getJob(row.id);
       const state = job ? await job.getState() : 'missing';
-      if (state === 'missing' || state === 'unknown') {
-        const moved = await conn.execute(
-          `update tasks set state = 'pending', updated_at = now() where id = ? and state in ('enqueued', 'running', 'waiting_for_device')`,
-          [row.id],
-          'run',
-        );
-        requeued += Number((moved as { affectedRows?: number }).affectedRows ?? 0);
-      } else if (state === 'failed' && job) {
-        const moved = await conn.execute(
-          `update tasks set state = 'failed', last_error = coalesce(?, last_error), finished_at = now(), updated_at = now()
-            where id = ? and state in ('enqueued', 'running')`,
-          [job.failedReason ?? null, row.id],
-          'run',
-        );
-        failed += Number((moved as { affectedRows?: number }).affectedRows ?? 0);
+      if (state === 'missing' || state === 'unknown') vanished.push(row);
+      else if (state === 'failed' && job) {
+        const moved = await recordTaskFailure(em, row, { from: ['enqueued', 'running'], retry: false, error: job.failedReason ?? null });
+        if (moved !== null) failed++;
       }
     }
+    const requeued = await requeueVanishedTasks(em, vanished);
     if (requeued || failed) logger.warn({ requeued, failed }, 'reconciler: repaired tasks whose queue state was lost');
     return { requeued, failed };
   }

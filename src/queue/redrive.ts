@@ -1,9 +1,10 @@
 import type { Job, Queue } from 'bullmq';
 import type { JobData } from '../../jobs/registry.ts';
-import type { TaskState, TaskType } from '../lifecycle/tasks.ts';
-import { insertAuditEntry } from '../store/audit.ts';
+import type { TaskState } from '../lifecycle/tasks.ts';
+import { insertAuditEntries } from '../store/audit.ts';
+import type { Task } from '../store/entities/index.ts';
 import type { EntityManager, Orm } from '../store/orm.ts';
-import { sqlIn } from '../store/sql.ts';
+import { findResetsWaitingForDevice, lockTask as lockTaskRow, retryTask, setSkipPendingData } from '../store/tasks.ts';
 import { jobFor, type TaskQueues } from './task-queues.ts';
 
 /**
@@ -12,7 +13,7 @@ import { jobFor, type TaskQueues } from './task-queues.ts';
  *
  * The task row is the truth and the queue holds a copy of the work, so every action locks the
  * row (FOR UPDATE) for its whole length, touches the queue, then writes the row guarded by the
- * state it read: two operators clicking at once, or a worker claiming the task meanwhile, are
+ * state and version it read: two operators clicking at once, or a worker claiming the task meanwhile, are
  * serialised on that lock and the second finds the state changed.
  *
  * Two ways to run a task again:
@@ -71,7 +72,7 @@ export async function retryTaskNow(source: OrmOrEm, queues: TaskQueues, taskId: 
       return refuse('not_retryable', `A ${task.state} task cannot be retried; only waiting_for_device, needs_decision and failed tasks can.`, task.state);
     }
     const result = await runAgain(em, queues, task, { skipPendingData: false });
-    if (result.ok) audit(em, task, actor, 'task.retry', { from: task.state, action: result.action });
+    if (result.ok) await audit(em, task, actor, 'task.retry', { from: task.state, action: result.action });
     return result;
   });
 }
@@ -111,7 +112,7 @@ export async function skipPendingData(
     const result = await runAgain(em, queues, task, { skipPendingData: true });
     if (result.ok) {
       const pendingData = (task.result as { pendingData?: { pendingItems?: unknown; devices?: unknown } } | null)?.pendingData;
-      audit(em, task, actor, 'task.skip_pending_data', {
+      await audit(em, task, actor, 'task.skip_pending_data', {
         from: task.state,
         action: result.action,
         confirmDataLoss: true,
@@ -131,13 +132,8 @@ export async function skipPendingData(
  */
 export async function wakeTasksWaitingForDevice(source: OrmOrEm, queues: TaskQueues, userId: string, scope: TaskScope = {}): Promise<string[]> {
   const em = entityManager(source);
-  const rows = await sqlIn(em)<{ id: string }>(
-    `select id from tasks where user_id = ? and type = 'reset' and state = 'waiting_for_device'${scope.tenantId ? ' and tenant_id = ?' : ''}
-      order by created_at`,
-    scope.tenantId ? [userId, scope.tenantId] : [userId],
-  );
   const woken: string[] = [];
-  for (const { id } of rows) {
+  for (const id of await findResetsWaitingForDevice(em, userId, scope)) {
     const result = await inTransaction(em, async (tem) => {
       const task = await lockTask(tem, id, scope);
       // Claimed by its own timer meanwhile: it is looking at the devices already.
@@ -149,41 +145,26 @@ export async function wakeTasksWaitingForDevice(source: OrmOrEm, queues: TaskQue
   return woken;
 }
 
-interface LockedTask {
-  id: string;
-  tenant_id: string;
-  user_id: string | null;
-  type: TaskType;
-  state: TaskState;
-  result: Record<string, unknown> | null;
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-async function lockTask(em: EntityManager, taskId: string, scope: TaskScope): Promise<LockedTask | null> {
+async function lockTask(em: EntityManager, taskId: string, scope: TaskScope): Promise<Task | null> {
   if (!UUID.test(taskId)) return null; // not an id at all: not found, rather than a database error
-  const [task] = await sqlIn(em)<LockedTask>(
-    `select id, tenant_id, user_id, type, state, result from tasks where id = ?${scope.tenantId ? ' and tenant_id = ?' : ''} for update`,
-    scope.tenantId ? [taskId, scope.tenantId] : [taskId],
-  );
-  return task ?? null;
+  return lockTaskRow(em, taskId, scope);
 }
 
 /** Runs the locked task again: promote its parked job, or requeue it through the relay. */
-async function runAgain(em: EntityManager, queues: TaskQueues, task: LockedTask, { skipPendingData }: { skipPendingData: boolean }): Promise<RedriveResult> {
-  const queue = queues[jobFor({ id: task.id, type: task.type, tenantId: task.tenant_id }).queue];
-  const sql = sqlIn(em);
-  const setSkip = skipPendingData ? `, payload = payload || '{"skipPendingData": true}'::jsonb` : '';
+async function runAgain(em: EntityManager, queues: TaskQueues, task: Task, { skipPendingData }: { skipPendingData: boolean }): Promise<RedriveResult> {
+  const queue = queues[jobFor(task).queue];
+  // The version this action holds the row at; each write moves it on.
+  let held: Pick<Task, 'id' | 'version' | 'state'> = task;
 
   if (task.state === 'waiting_for_device') {
     if (skipPendingData) {
       // Written before the promotion; the woken job's claim waits on this row's lock, so it
       // reads the flag once this transaction commits.
-      const updated = await sql<{ id: string }>(
-        `update tasks set updated_at = now(), version = version + 1${setSkip} where id = ? and state = 'waiting_for_device' returning id`,
-        [task.id],
-      );
-      if (updated.length !== 1) return stateChanged(task);
+      const version = await setSkipPendingData(em, held);
+      if (version === null) return stateChanged(task);
+      held = { ...held, version };
     }
     const promoted = await promote(queue, task.id);
     if (promoted !== 'gone') return { ok: true, taskId: task.id, from: task.state, action: promoted };
@@ -193,13 +174,7 @@ async function runAgain(em: EntityManager, queues: TaskQueues, task: LockedTask,
   if (!(await removeJob(queue, task.id))) {
     return refuse('task_busy', 'The task is being run by a worker right now; try again in a moment.', task.state);
   }
-  const updated = await sql<{ id: string }>(
-    `update tasks set state = 'pending', reason = null, run_at = now(), enqueued_at = null, started_at = null,
-        finished_at = null, updated_at = now(), version = version + 1${setSkip}
-      where id = ? and state = ? returning id`,
-    [task.id, task.state],
-  );
-  if (updated.length !== 1) return stateChanged(task);
+  if ((await retryTask(em, held, { skipPendingData })) === null) return stateChanged(task);
   return { ok: true, taskId: task.id, from: task.state, action: 'requeued' };
 }
 
@@ -248,15 +223,15 @@ async function removeJob(queue: Queue<JobData>, jobId: string): Promise<boolean>
   }
 }
 
-function audit(em: EntityManager, task: LockedTask, actor: string, action: string, details: Record<string, unknown>): void {
-  insertAuditEntry(em, { tenantId: task.tenant_id, actor, action, userId: task.user_id, taskId: task.id, details: { type: task.type, ...details } });
+async function audit(em: EntityManager, task: Task, actor: string, action: string, details: Record<string, unknown>): Promise<void> {
+  await insertAuditEntries(em, [{ tenantId: task.tenantId, actor, action, userId: task.userId, taskId: task.id, details: { type: task.type, ...details } }]);
 }
 
 function refuse(code: RedriveRefusalCode, message: string, state?: TaskState): RedriveResult {
   return { ok: false, refusal: { code, message, ...(state ? { state } : {}) } };
 }
 
-function stateChanged(task: LockedTask): RedriveResult {
+function stateChanged(task: Task): RedriveResult {
   return refuse('state_changed', 'The task changed state meanwhile; look at it again.', task.state);
 }
 

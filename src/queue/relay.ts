@@ -1,8 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../log.ts';
-import type { TaskType } from '../lifecycle/tasks.ts';
 import type { Orm } from '../store/orm.ts';
-import { pgArray } from '../store/sql.ts';
+import { lockDueTasks, markTasksEnqueued } from '../store/tasks.ts';
 import { jobFor, type TaskQueues } from './task-queues.ts';
 
 /**
@@ -22,12 +21,6 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
-interface PendingRow {
-  id: string;
-  type: TaskType;
-  tenant_id: string;
-}
-
 export function startRelay(options: {
   orm: Orm;
   databaseUrl: string;
@@ -43,33 +36,18 @@ export function startRelay(options: {
 
   async function relayBatch(): Promise<number> {
     return orm.em.fork().transactional(async (em) => {
-      const conn = em.getConnection();
-      const ctx = em.getTransactionContext();
-      const rows = await conn.execute<PendingRow[]>(
-        `select id, type, tenant_id from tasks
-          where state = 'pending' and run_at <= now()
-          order by run_at
-          limit ? for update skip locked`,
-        [batchSize],
-        'all',
-        ctx,
-      );
+      const rows = await lockDueTasks(em, batchSize);
       if (!rows.length) return 0;
       const byQueue = new Map<keyof TaskQueues, ReturnType<typeof jobFor>[]>();
       for (const row of rows) {
-        const job = jobFor({ id: row.id, type: row.type, tenantId: row.tenant_id });
+        const job = jobFor(row);
         byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
       }
       for (const [queue, jobs] of byQueue) {
         await queues[queue].addBulk(jobs.map(({ name, data, opts }) => ({ name, data, opts })));
       }
-      await conn.execute(
-        `update tasks set state = 'enqueued', enqueued_at = now(), updated_at = now()
-          where id = any(?::uuid[]) and state = 'pending'`,
-        [pgArray(rows.map((r) => r.id))],
-        'run',
-        ctx,
-      );
+      // Every row is locked by this transaction at the version read: all of them move.
+      await markTasksEnqueued(em, rows);
       return rows.length;
     });
   }

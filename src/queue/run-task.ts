@@ -10,8 +10,8 @@ import type { Mailer } from '../mail/transport.ts';
 import type { Task } from '../store/entities/index.ts';
 import { isPermanentDatabaseError } from '../store/errors.ts';
 import type { Orm } from '../store/orm.ts';
-import { pgArray, sqlIn } from '../store/sql.ts';
 import { lockTaskUsers } from '../store/task-users.ts';
+import { claimTasks, lockClaimableTasks, recordTaskFailure, recordTaskOutcomes, TaskChangedError, type TaskRef } from '../store/tasks.ts';
 import { LifecycleWrites } from '../store/lifecycle-writes.ts';
 
 export interface RunTaskDependencies {
@@ -21,9 +21,6 @@ export interface RunTaskDependencies {
   publicUrl: string;
   logger: Logger;
 }
-
-/** States a job may (re)claim its task from. `running` covers a worker that died mid-way. */
-const CLAIMABLE = ['pending', 'enqueued', 'running', 'waiting_for_device'];
 
 /**
  * Group commit. Lifecycle jobs that arrive while earlier ones are still being written wait and
@@ -128,10 +125,13 @@ async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise
   let skipped: Waiting[];
   try {
     ({ done, skipped } = await deps.orm.em.fork().transactional(async (em) => {
+      // Locked instead of claimed by an update of their own: the outcome is the one write of each
+      // task row, and it counts the attempt. Nobody sees these tasks `running`, but nobody could:
+      // the batch commits claim and outcome together.
       const tasks = await lockClaimableTasks(em, batch.map((w) => w.job.data.taskId));
       const claimed = batch.flatMap((w) => {
         const task = tasks.get(w.job.data.taskId);
-        return task ? [{ waiting: w, job: w.job, token: w.token, task }] : [];
+        return task ? [{ waiting: w, job: w.job, token: w.token, task: { ...task, state: 'running' as const, attempts: task.attempts + 1 } }] : [];
       });
       // Every user locked and read in one statement (in id order: no deadlock between batches),
       // and every lifecycle write in one more. A user with two tasks here would have the second
@@ -154,7 +154,7 @@ async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise
         }
       }
       await writes.run(em);
-      await recordOutcomes(em, results.map((r) => [r.claimed.task.id, r.outcome]), 'locked');
+      await recordOutcomes(em, results.map((r) => [r.claimed.task, r.outcome]), 'locked');
       return { done: results, skipped: batch.filter((w) => !tasks.has(w.job.data.taskId)) };
     }));
   } catch (error) {
@@ -202,7 +202,7 @@ async function runAlone({ job, token }: Delivery, deps: RunTaskDependencies): Pr
     if (!processor) throw new UnrecoverableError(`no processor for task type ${task.type}`);
     outcome = await deps.orm.em.fork().transactional(async (em) => {
       const result = await processor(contextFor(claimed, em, deps, log));
-      await recordOutcomes(em, [[task.id, result]], 'claimed');
+      await recordOutcomes(em, [[task, result]], 'claimed');
       return result;
     });
   } catch (error) {
@@ -210,14 +210,10 @@ async function runAlone({ job, token }: Delivery, deps: RunTaskDependencies): Pr
     const permanent = error instanceof UnrecoverableError || isPermanentDatabaseError(error) || lastAttempt;
     // Kept on the task and shown to operators: a database error's values (a failing row) stay out.
     const message = (redactError(error) as Error)?.message ?? String(error);
-    await deps.orm.em
-      .fork()
-      .getConnection()
-      .execute(
-        `update tasks set state = ?, last_error = ?, finished_at = case when ? then now() else null end, updated_at = now()
-          where id = ? and state = 'running'`,
-        [permanent ? 'failed' : 'enqueued', message.slice(0, 4000), permanent, task.id],
-      );
+    // Guarded by the version the run holds (a processor that recorded a sent e-mail moved it on):
+    // a task cancelled meanwhile, or claimed again by a second delivery, keeps what it has.
+    const recorded = await recordTaskFailure(deps.orm.em.fork(), task, { from: ['running'], retry: !permanent, error: message.slice(0, 4000) });
+    if (recorded === null) log.info('task moved on while it ran; its failure is not recorded on it');
     endTimer();
     tasksFinished.inc({ type: task.type, state: permanent ? 'failed' : 'retry' });
     log.warn({ err: error, permanent }, permanent ? 'task failed' : 'task attempt failed; will retry');
@@ -242,63 +238,22 @@ async function finish(claimed: Claimed, outcome: TaskOutcome, endTimer: () => vo
 }
 
 /**
- * Moves the tasks to `running` and returns their rows in the same statement (one round trip, no
- * ORM hydration). `running` is claimable too so a job whose worker died can be re-run.
+ * Each task's outcome, in the transaction that holds its effects (recordTaskOutcomes). A task moved
+ * while it ran (an operator cancelling) rolls the work back, and fails the run for good.
  */
-async function claimTasks(em: EntityManager, taskIds: string[]): Promise<Map<string, Task>> {
-  const rows = await sqlIn(em)<Record<string, unknown>>(
-    `update tasks set state = 'running', attempts = attempts + 1, started_at = now(), updated_at = now(),
-       version = version + 1
-      where id = any(?::uuid[]) and state = any(?::text[])
-      returning *`,
-    [pgArray(taskIds), pgArray(CLAIMABLE)],
-  );
-  return new Map(rows.map((row) => [row.id as string, taskFromRow(row)]));
-}
-
-function taskFromRow(row: Record<string, unknown>): Task {
-  return Object.fromEntries(Object.entries(row).map(([column, value]) => [column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value])) as unknown as Task;
-}
-
-/**
- * A batch's tasks, locked for its transaction (FOR UPDATE) instead of claimed by an update of
- * their own: the outcome is the one write of each task row, and it counts the attempt. Nobody
- * sees these tasks `running`, but nobody could: the batch commits claim and outcome together.
- */
-async function lockClaimableTasks(em: EntityManager, taskIds: string[]): Promise<Map<string, Task>> {
-  const rows = await sqlIn(em)<Record<string, unknown>>(
-    `select * from tasks where id = any(?::uuid[]) and state = any(?::text[]) order by id for update`,
-    [pgArray(taskIds), pgArray(CLAIMABLE)],
-  );
-  return new Map(rows.map((row) => [row.id as string, { ...taskFromRow(row), state: 'running', attempts: Number(row.attempts) + 1 } as Task]));
-}
-
-/**
- * Each task's outcome, in the transaction that holds its effects: one statement for them all.
- * `claimed`: the tasks were claimed (committed `running`) before; `locked`: by lockClaimableTasks in
- * this transaction, so this write also counts the attempt.
- */
-async function recordOutcomes(em: EntityManager, outcomes: Array<[taskId: string, outcome: TaskOutcome]>, how: 'claimed' | 'locked'): Promise<void> {
-  const claimed = how === 'claimed';
-  const rows = await sqlIn(em)<{ id: string }>(
-    `update tasks t set state = v.state, result = v.result, reason = v.reason, last_error = null,
-       finished_at = case when v.state = 'succeeded' then now() else null end, updated_at = now(), version = t.version + 1
-       ${claimed ? '' : ', attempts = t.attempts + 1, started_at = now()'}
-      from jsonb_to_recordset(?::jsonb) as v(id uuid, state text, result jsonb, reason text)
-      where t.id = v.id and ${claimed ? `t.state = 'running'` : `t.state = any(?::text[])`}
-      returning t.id`,
-    [
-      JSON.stringify(
-        outcomes.map(([id, outcome]) => ({
-          id,
-          state: outcome.state,
-          result: outcome.result ?? null,
-          reason: outcome.state === 'needs_decision' ? outcome.reason : null,
-        })),
-      ),
-      ...(claimed ? [] : [pgArray(CLAIMABLE)]),
-    ],
-  );
-  // Someone (an operator cancelling) moved a task while it ran: roll the work back.
-  if (rows.length !== outcomes.length) throw new UnrecoverableError('task changed state while running; its effects were rolled back');
+async function recordOutcomes(em: EntityManager, outcomes: Array<[task: TaskRef, outcome: TaskOutcome]>, how: 'claimed' | 'locked'): Promise<void> {
+  try {
+    await recordTaskOutcomes(
+      em,
+      outcomes.map(([task, outcome]) => ({
+        task,
+        state: outcome.state,
+        result: outcome.result ?? null,
+        reason: outcome.state === 'needs_decision' ? outcome.reason : null,
+      })),
+      how,
+    );
+  } catch (error) {
+    throw error instanceof TaskChangedError ? new UnrecoverableError(error.message) : error;
+  }
 }

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Orm } from '../store/orm.ts';
+import { insertTaskForEachTenant } from '../store/tasks.ts';
 import type { TaskQueues } from './task-queues.ts';
 
 /**
@@ -27,12 +28,5 @@ export function isScheduleJob(job: Job): boolean {
  * unique index): a late tick or a second scheduler never stacks sweeps.
  */
 export async function insertInactivitySweepTasks(orm: Orm): Promise<number> {
-  const rows = await orm.em.fork().getConnection().execute<{ id: string }[]>(
-    `insert into tasks (id, tenant_id, type, state, payload, actor, dedupe_key, run_at)
-     select gen_random_uuid(), id, 'inactivity_sweep', 'pending', '{}', 'schedule', 'inactivity_sweep', now() from tenants
-     on conflict (tenant_id, dedupe_key) where dedupe_key is not null and state not in ('succeeded', 'failed', 'cancelled')
-     do nothing
-     returning id`,
-  );
-  return rows.length;
+  return insertTaskForEachTenant(orm.em.fork(), { type: 'inactivity_sweep', actor: 'schedule', dedupeKey: 'inactivity_sweep' });
 }

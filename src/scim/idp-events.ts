@@ -1,7 +1,10 @@
 import { applyLifecycleEvent } from '../store/user-lifecycle.ts';
-import { pgArray, sqlIn } from '../store/sql.ts';
+import { sqlIn } from '../store/sql.ts';
 import type { TaskPayloads } from '../../jobs/registry.ts';
-import { activeUsersWorthCounting, guardHolds } from '../lifecycle/deprovision-guard.ts';
+import { guardHolds } from '../lifecycle/deprovision-guard.ts';
+import { insertAuditEntries } from '../store/audit.ts';
+import { CAN_SIGN_IN, GUARD_REASON, countDeprovisionGuard, lockDeprovisionGuard } from '../store/deprovision-guard.ts';
+import { cancelTasks, holdTask, insertTask, rescheduleTasks } from '../store/tasks.ts';
 import type { Policy } from '../lifecycle/policy.ts';
 import { deprovisionGuardTrips } from '../metrics.ts';
 import { policyOf, type ScimContext } from './context.ts';
@@ -77,18 +80,10 @@ async function applyInline(ctx: ScimContext, userId: string, request: IdpRequest
  * with the request.
  */
 async function queuePurge(ctx: ScimContext, userId: string): Promise<void> {
-  const sql = sqlIn(ctx.em);
-  const [task] = await sql<{ id: string }>(
-    `insert into tasks (id, tenant_id, user_id, type, payload, actor, dedupe_key, run_at)
-     values (gen_random_uuid(), ?, ?, 'purge', '{}', ?, ?, now()) on conflict do nothing returning id`,
-    [ctx.tenantId, userId, ctx.actor, `purge:${userId}`],
-  );
-  await sql(`insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) values (?, now(), ?, 'user.scim_delete', ?, ?, ?::jsonb)`, [
-    ctx.tenantId,
-    ctx.actor,
-    userId,
-    task?.id ?? null,
-    JSON.stringify({ policy: 'permanent_delete', queued: 'purge' }),
+  // A purge already live for this user keeps its task (the entry then names none).
+  const taskId = await insertTask(ctx.em, { tenantId: ctx.tenantId, type: 'purge', actor: ctx.actor, skipTakenKeys: true }, { userId, dedupeKey: `purge:${userId}` });
+  await insertAuditEntries(ctx.em, [
+    { tenantId: ctx.tenantId, actor: ctx.actor, action: 'user.scim_delete', userId, taskId, details: { policy: 'permanent_delete', queued: 'purge' } },
   ]);
 }
 
@@ -98,37 +93,26 @@ async function queuePurge(ctx: ScimContext, userId: string): Promise<void> {
  * already past is due at once.
  */
 export async function scheduleTermination(ctx: ScimContext, userId: string, terminationDate: Date | null): Promise<void> {
-  const sql = sqlIn(ctx.em);
-  const dedupeKey = `termination:${userId}`;
+  const scheduled = { tenantId: ctx.tenantId, dedupeKey: `termination:${userId}` };
+  const notStarted = ['pending', 'held'] as const;
   if (terminationDate === null) {
-    await sql(
-      `update tasks set state = 'cancelled', finished_at = now(), updated_at = now(), version = version + 1,
-          result = jsonb_build_object('cancelledBy', ?::text)
-        where tenant_id = ? and dedupe_key = ? and state in ('pending', 'held')`,
-      [ctx.actor, ctx.tenantId, dedupeKey],
-    );
+    await cancelTasks(ctx.em, scheduled, { from: notStarted, result: { cancelledBy: ctx.actor } });
     return;
   }
-  const moved = await sql<{ id: string }>(
-    `update tasks set run_at = greatest(?::timestamptz, now()), updated_at = now(), version = version + 1
-      where tenant_id = ? and dedupe_key = ? and state in ('pending', 'held') returning id`,
-    [terminationDate.toISOString(), ctx.tenantId, dedupeKey],
-  );
+  const moved = await rescheduleTasks(ctx.em, scheduled, { from: notStarted, runAt: terminationDate });
   if (moved.length) return;
   const payload: TaskPayloads['deprovision'] = { source: 'schedule' };
   // A task already enqueued or running holds the key: its date has come and it is cutting the
-  // user off now, so a new date has nothing left to move (`on conflict do nothing`).
-  await sql(
-    `insert into tasks (id, tenant_id, user_id, type, payload, actor, dedupe_key, run_at)
-     values (gen_random_uuid(), ?, ?, 'deprovision', ?::jsonb, ?, ?, greatest(?::timestamptz, now()))
-     on conflict do nothing`,
-    [ctx.tenantId, userId, JSON.stringify(payload), ctx.actor, dedupeKey, terminationDate.toISOString()],
+  // user off now, so a new date has nothing left to move (the taken key is skipped).
+  await insertTask(
+    ctx.em,
+    { tenantId: ctx.tenantId, type: 'deprovision', actor: ctx.actor, skipTakenKeys: true },
+    { userId, payload, dedupeKey: scheduled.dedupeKey, runAt: terminationDate },
   );
 }
 
-/** Held IdP work is one live task per user (its dedupe key); the reason the inbox shows. */
+/** Held IdP work is one live task per user (its dedupe key); GUARD_REASON is the reason the inbox shows. */
 const HELD_KEY = (userId: string) => `idp-held:${userId}`;
-export const GUARD_REASON = 'deprovision_guard';
 /** How long the alert waits to gather a burst of held changes into one e-mail. */
 const GUARD_ALERT_DELAY_SECONDS = 30;
 
@@ -141,97 +125,49 @@ const GUARD_ALERT_DELAY_SECONDS = 30;
 async function mustHold(ctx: ScimContext, userId: string, policy: Policy): Promise<boolean> {
   const guard = policy.deprovisionGuard;
   if (!guard.enabled) return false;
-  const first = await guardCounts(ctx, guard, userId);
+  const first = await countDeprovisionGuard(ctx.em, { tenantId: ctx.tenantId, guard, userId });
   if (!first.status || !CAN_SIGN_IN.includes(first.status)) return false; // nothing left to cut off
   // Past the limit already: hold without queueing behind the lock. Holding is the safe side of a
   // race, so only a decision to apply needs counts taken under the lock.
   if (guardHolds(guard, first.recent, first.active)) return true;
-  await sqlIn(ctx.em)(`select pg_advisory_xact_lock(hashtext('deprovision-guard:' || ?::text))`, [ctx.tenantId]);
+  await lockDeprovisionGuard(ctx.em, ctx.tenantId);
   // A statement of its own: its snapshot is taken after the lock, so it sees every change
   // committed by whoever held the lock before.
-  const locked = await guardCounts(ctx, guard);
+  const locked = await countDeprovisionGuard(ctx.em, { tenantId: ctx.tenantId, guard });
   return guardHolds(guard, locked.recent, locked.active);
 }
 
-const CAN_SIGN_IN = ['active', 'inactive', 'password_required'];
-
-/**
- * One round trip: the user's status (when asked), the IdP deprovisionings applied or held within
- * the window, and the users who can sign in, counted only as far as the decision needs.
- */
-async function guardCounts(ctx: ScimContext, guard: Policy['deprovisionGuard'], userId?: string): Promise<{ status?: string; recent: number; active: number }> {
-  const [row] = await sqlIn(ctx.em)<{ status: string | null; recent: string; active: string }>(
-    `select
-       ${userId ? '(select status from users where id = ?)' : 'null'} as status,
-       (select count(*) from audit_entries
-         where tenant_id = ? and at > now() - make_interval(mins => ?) and actor like 'scim:%'
-           and action in ('user.scim_deactivate', 'user.scim_delete') and (details->>'changed')::boolean is true)
-       + (select count(*) from tasks
-           where tenant_id = ? and reason = ? and created_at > now() - make_interval(mins => ?)) as recent,
-       (select count(*) from (select 1 from users where tenant_id = ? and status = any(?::text[]) limit ?) s) as active`,
-    [
-      ...(userId ? [userId] : []),
-      ctx.tenantId,
-      guard.windowMinutes,
-      ctx.tenantId,
-      GUARD_REASON,
-      guard.windowMinutes,
-      ctx.tenantId,
-      pgArray(CAN_SIGN_IN),
-      activeUsersWorthCounting(guard),
-    ],
-  );
-  return { ...(row?.status ? { status: row.status } : {}), recent: Number(row!.recent), active: Number(row!.active) };
-}
-
 async function hold(ctx: ScimContext, userId: string, idpEvent: 'scim_deactivate' | 'scim_delete'): Promise<void> {
-  const sql = sqlIn(ctx.em);
   const payload: TaskPayloads['deprovision'] = { source: 'scim', idpEvent };
   // A user already held keeps one task; a later delete replaces a held deactivation's event.
-  const [task] = await sql<{ id: string }>(
-    `insert into tasks (id, tenant_id, user_id, type, state, reason, payload, actor, dedupe_key, run_at)
-     values (gen_random_uuid(), ?, ?, 'deprovision', 'held', ?, ?::jsonb, ?, ?, now())
-     on conflict (tenant_id, dedupe_key) where dedupe_key is not null and state not in ('succeeded', 'failed', 'cancelled')
-     do update set payload = excluded.payload, updated_at = now(), version = tasks.version + 1
-     returning id`,
-    [ctx.tenantId, userId, GUARD_REASON, JSON.stringify(payload), ctx.actor, HELD_KEY(userId)],
-  );
-  await sql(`insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) values (?, now(), ?, 'user.idp_change_held', ?, ?, ?::jsonb)`, [
-    ctx.tenantId,
-    ctx.actor,
+  const taskId = await holdTask(ctx.em, {
+    tenantId: ctx.tenantId,
     userId,
-    task!.id,
-    JSON.stringify({ idpEvent, reason: GUARD_REASON }),
+    type: 'deprovision',
+    payload,
+    actor: ctx.actor,
+    dedupeKey: HELD_KEY(userId),
+    reason: GUARD_REASON,
+  });
+  await insertAuditEntries(ctx.em, [
+    { tenantId: ctx.tenantId, actor: ctx.actor, action: 'user.idp_change_held', userId, taskId, details: { idpEvent, reason: GUARD_REASON } },
   ]);
-  // One live alert per tenant, due shortly, so a burst of held changes is one e-mail to the admins.
-  // Not even tried when one is live already: an insert that meets the unique key of an uncommitted
-  // one waits for that transaction, which would line up a whole burst of held changes.
-  await sql(
-    `insert into tasks (id, tenant_id, type, payload, actor, dedupe_key, run_at)
-     select gen_random_uuid(), ?, 'guard_alert', '{}', ?, 'guard-alert', now() + make_interval(secs => ?)
-      where not exists (select 1 from tasks where tenant_id = ? and dedupe_key = 'guard-alert' and state not in ('succeeded', 'failed', 'cancelled'))
-     on conflict do nothing`,
-    [ctx.tenantId, ctx.actor, GUARD_ALERT_DELAY_SECONDS, ctx.tenantId],
+  // One live alert per tenant, due shortly, so a burst of held changes is one e-mail to the admins
+  // (a live one is not even tried: the taken key is skipped without waiting on it).
+  await insertTask(
+    ctx.em,
+    { tenantId: ctx.tenantId, type: 'guard_alert', actor: ctx.actor, skipTakenKeys: true },
+    { dedupeKey: 'guard-alert', delaySeconds: GUARD_ALERT_DELAY_SECONDS },
   );
   deprovisionGuardTrips.inc();
-  ctx.logger?.warn({ tenantId: ctx.tenantId, userId, taskId: task!.id, idpEvent }, 'deprovision guard: IdP change held for approval');
+  ctx.logger?.warn({ tenantId: ctx.tenantId, userId, taskId, idpEvent }, 'deprovision guard: IdP change held for approval');
 }
 
 /** The IdP re-activated a user whose deprovisioning was held: nothing to approve any more. */
 async function cancelHeld(ctx: ScimContext, userId: string): Promise<void> {
-  const sql = sqlIn(ctx.em);
-  const cancelled = await sql<{ id: string }>(
-    `update tasks set state = 'cancelled', finished_at = now(), updated_at = now(), version = version + 1,
-        result = jsonb_build_object('cancelledBy', ?::text)
-      where tenant_id = ? and dedupe_key = ? and state = 'held' returning id`,
-    [ctx.actor, ctx.tenantId, HELD_KEY(userId)],
+  const cancelled = await cancelTasks(ctx.em, { tenantId: ctx.tenantId, dedupeKey: HELD_KEY(userId) }, { from: ['held'], result: { cancelledBy: ctx.actor } });
+  await insertAuditEntries(
+    ctx.em,
+    cancelled.map(({ id }) => ({ tenantId: ctx.tenantId, actor: ctx.actor, action: 'task.held_cancelled', userId, taskId: id })),
   );
-  for (const { id } of cancelled) {
-    await sql(`insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details) values (?, now(), ?, 'task.held_cancelled', ?, ?, '{}'::jsonb)`, [
-      ctx.tenantId,
-      ctx.actor,
-      userId,
-      id,
-    ]);
-  }
 }

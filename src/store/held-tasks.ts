@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { pgArray, sqlIn } from './sql.ts';
+import { insertAuditEntries } from './audit.ts';
+import { cancelTasks, releaseHeldTasks } from './tasks.ts';
 
 /**
  * An admin's decision on work the mass-deprovision guard held (src/scim/idp-events.ts):
@@ -12,24 +13,15 @@ export async function decideHeldTasks(
   em: EntityManager,
   input: { tenantId: string; taskIds: string[] | null; decision: 'approve' | 'reject'; actor: string },
 ): Promise<{ taskIds: string[] }> {
-  const sql = sqlIn(em);
-  const scope = input.taskIds ? `and id = any(?::uuid[])` : '';
-  const params: unknown[] = [input.tenantId, ...(input.taskIds ? [pgArray(input.taskIds)] : [])];
-  const moved = await sql<{ id: string; user_id: string | null }>(
+  const selection = { tenantId: input.tenantId, ids: input.taskIds };
+  const moved =
     input.decision === 'approve'
-      ? `update tasks set state = 'pending', run_at = now(), updated_at = now(), version = version + 1
-          where tenant_id = ? and state = 'held' ${scope} returning id, user_id`
-      : `update tasks set state = 'cancelled', finished_at = now(), updated_at = now(), version = version + 1,
-            result = jsonb_build_object('rejectedBy', ?::text)
-          where tenant_id = ? and state = 'held' ${scope} returning id, user_id`,
-    input.decision === 'approve' ? params : [input.actor, ...params],
+      ? await releaseHeldTasks(em, selection)
+      : await cancelTasks(em, selection, { from: ['held'], result: { rejectedBy: input.actor } });
+  const action = input.decision === 'approve' ? 'task.held_approved' : 'task.held_rejected';
+  await insertAuditEntries(
+    em,
+    moved.map((m) => ({ tenantId: input.tenantId, actor: input.actor, action, userId: m.userId, taskId: m.id })),
   );
-  if (moved.length) {
-    await sql(
-      `insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details)
-       select ?, now(), ?, ?, m.user_id, m.id, '{}'::jsonb from jsonb_to_recordset(?::jsonb) as m(id uuid, user_id uuid)`,
-      [input.tenantId, input.actor, input.decision === 'approve' ? 'task.held_approved' : 'task.held_rejected', JSON.stringify(moved)],
-    );
-  }
   return { taskIds: moved.map((m) => m.id) };
 }

@@ -3,7 +3,9 @@ import type { TaskPayloads } from '../../jobs/registry.ts';
 import { DEFAULT_ANSWERING_RULE } from '../lifecycle/reset-plan.ts';
 import type { StoredUserStatus } from '../lifecycle/statuses.ts';
 import type { Effect, TransitionOk } from '../lifecycle/transition.ts';
-import { pgArray, sqlIn } from './sql.ts';
+import { insertAuditEntriesSql } from './audit.ts';
+import { pgArray, sqlExpression, sqlIn } from './sql.ts';
+import { insertTasksSql } from './tasks.ts';
 
 /** What one user's lifecycle change writes besides its effects: who, which row version, the audit. */
 export interface UserWriteInput {
@@ -200,20 +202,19 @@ export function planUserWrite(input: UserWriteInput, result: TransitionOk, effec
   if (unassignNumber) {
     cte('num', `update phone_numbers set state = 'available', user_id = null, assigned_at = null where user_id in ${users} returning 1`);
   }
+  const x = sqlExpression;
   mail.forEach((purpose, i) => {
-    cte(
-      `mail${i}`,
-      `insert into tasks (id, tenant_id, user_id, type, payload, actor, run_at)
-       select gen_random_uuid(), x.tenant_id, x.user_id, 'welcome_email', ?::jsonb, x.actor, now() from $P$x x returning 1`,
-      [JSON.stringify({ purpose } satisfies TaskPayloads['welcome_email'])],
+    const insert = insertTasksSql(
+      { tenantId: x('x.tenant_id'), userId: x('x.user_id'), type: 'welcome_email', payload: { purpose } satisfies TaskPayloads['welcome_email'], actor: x('x.actor') },
+      { sql: '$P$x x', params: [] },
     );
+    cte(`mail${i}`, `${insert.sql} returning 1`, insert.params);
   });
-  cte(
-    'aud',
-    `insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details)
-     select x.tenant_id, now(), x.actor, ?, x.user_id, x.task_id, x.details from $P$x x join $P$u u on u.id = x.user_id returning 1`,
-    [input.audit.action],
+  const audit = insertAuditEntriesSql(
+    { tenantId: x('x.tenant_id'), actor: x('x.actor'), action: input.audit.action, userId: x('x.user_id'), taskId: x('x.task_id'), details: x('x.details') },
+    { sql: '$P$x x join $P$u u on u.id = x.user_id', params: [] },
   );
+  cte('aud', `${audit.sql} returning 1`, audit.params);
   return {
     shape: `${ctes.join('\n')}\n${JSON.stringify(params)}`,
     ctes,

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TaskPayloads } from '../../jobs/registry.ts';
 import { TERMINAL_TASK_STATES, type OperationState, type TaskState, type TaskType } from '../lifecycle/tasks.ts';
 import { sqlIn } from './sql.ts';
+import { insertTasks } from './tasks.ts';
 
 /**
  * Operations (a bulk action: one task per selected user). The operation row and its task rows are
@@ -41,12 +42,7 @@ export async function insertOperation<T extends TaskType>(em: EntityManager, inp
     return { ok: false, confirmationUsedBy: first!.id };
   }
   // One statement for every task (10,000 users is one insert, and one NOTIFY from the trigger).
-  await sql(
-    `insert into tasks (id, tenant_id, type, user_id, operation_id, state, payload, actor, run_at, created_at, updated_at)
-     select gen_random_uuid(), ?, ?, x.user_id, ?, 'pending', x.payload, ?, now(), now(), now()
-       from jsonb_to_recordset(?::jsonb) as x(user_id uuid, payload jsonb)`,
-    [input.tenantId, input.taskType, operation.id, input.actor, JSON.stringify(input.tasks.map((t) => ({ user_id: t.userId, payload: t.payload })))],
-  );
+  await insertTasks(em, { tenantId: input.tenantId, type: input.taskType, actor: input.actor, operationId: operation.id }, input.tasks);
   return { ok: true, id: operation.id, total: input.tasks.length };
 }
 

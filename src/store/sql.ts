@@ -17,3 +17,65 @@ export function sqlIn(em: EntityManager) {
 export function pgArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`;
 }
+
+/** Raw SQL with its parameters, in the order of its placeholders. */
+export interface Bound {
+  sql: string;
+  params: unknown[];
+}
+
+/** An expression over the rows a statement reads from (a CTE, a recordset): store code only. */
+export interface SqlExpression {
+  readonly expression: string;
+}
+export const sqlExpression = (expression: string): SqlExpression => ({ expression });
+
+/** A column of an `insert ... select` (insertSelect): its name, cast, and value when not given. */
+export interface InsertColumn {
+  column: string;
+  cast: 'uuid' | 'text' | 'jsonb' | 'timestamptz' | 'int';
+  default?: string;
+}
+
+/**
+ * `insert into <table> (<every column of spec>) select <values> from <from>`: the one column list
+ * and defaults of a table's set-based inserts, whether they run alone or as a CTE beside the change
+ * that needs them. A value is a constant (bound, cast; jsonb stringified) or an expression over
+ * `from`'s rows; a column left out takes its default, and one without a default must be given.
+ * `spec` and `values` share their keys (the record's field names).
+ */
+export function insertSelect(table: string, spec: Record<string, InsertColumn>, values: Record<string, unknown>, from?: Bound): Bound {
+  const params: unknown[] = [];
+  const selects = Object.entries(spec).map(([key, { column, cast, default: fallback }]) => {
+    const value = values[key];
+    if (value === undefined) {
+      if (fallback === undefined) throw new Error(`insert into ${table}: ${column} is required`);
+      return fallback;
+    }
+    if (value !== null && typeof value === 'object' && 'expression' in value) return (value as SqlExpression).expression;
+    params.push(value === null ? null : cast === 'jsonb' ? JSON.stringify(value) : value instanceof Date ? value.toISOString() : value);
+    return `?::${cast}`;
+  });
+  return {
+    sql: `insert into ${table} (${Object.values(spec).map((c) => c.column).join(', ')}) select ${selects.join(', ')}${from ? ` from ${from.sql}` : ''}`,
+    params: [...params, ...(from?.params ?? [])],
+  };
+}
+
+/** Like sqlIn, for a write whose row count is the answer (rows inserted, updated or deleted). */
+export function sqlRun(em: EntityManager) {
+  const conn = em.getConnection();
+  const ctx = em.getTransactionContext();
+  return async (query: string, params: unknown[] = []): Promise<number> =>
+    Number((await conn.execute<{ affectedRows?: number }>(query, params, 'run', ctx)).affectedRows ?? 0);
+}
+
+/** Raw rows carry timestamps as text: these fields of the row as Date (null stays null). */
+export function withDates<T extends object>(row: T, fields: readonly (keyof T)[]): T {
+  const converted = { ...row };
+  for (const field of fields) {
+    const value = row[field] as unknown;
+    if (value !== null && value !== undefined && !(value instanceof Date)) (converted as Record<keyof T, unknown>)[field] = new Date(value as string);
+  }
+  return converted;
+}

@@ -13,7 +13,9 @@ import {
   type TransitionOk,
 } from '../lifecycle/transition.ts';
 import { LifecycleWrites, planUserWrite } from './lifecycle-writes.ts';
-import { sqlIn } from './sql.ts';
+import { erasePersonalDetailsFromAudit, insertAuditEntriesSql } from './audit.ts';
+import { sqlExpression, sqlIn } from './sql.ts';
+import { insertTasksSql } from './tasks.ts';
 import { countOtherAdmins, derivedLoginSql, lockTenantUsers } from './users.ts';
 
 /**
@@ -174,10 +176,7 @@ async function purgePersonalData(em: EntityManager, userId: string): Promise<voi
     [userId],
   );
   await sql(`update users set manager_id = null where manager_id = ?`, [userId]);
-  // Earlier audit entries keep the pseudonymous id and the actions, not the person's details.
-  await sql(`update audit_entries set details = details - 'userName' - 'email' - 'firstName' - 'lastName' - 'displayName' where user_id = ?`, [
-    userId,
-  ]);
+  await erasePersonalDetailsFromAudit(em, userId);
 }
 
 /** The columns a new user may be given (SCIM or admin); status and secrets are decided here. */
@@ -199,7 +198,7 @@ export interface CreateUserInput {
   active?: boolean;
   /** Hash of a password the creator set (SCIM `password`); never the plain value. */
   passwordHash?: string;
-  /** Admin: default true (seed 004). SCIM: tenant policy `sendWelcomeOnScimCreate` when unset. */
+  /** Admin: default true (a user an operator adds is sent a welcome). SCIM: tenant policy `sendWelcomeOnScimCreate` when unset. */
   sendWelcome?: boolean;
   policy?: Policy;
   details?: Record<string, unknown>;
@@ -349,22 +348,28 @@ function createStatement(creates: Array<{ input: CreateUserInput; result: Transi
      returning *)`,
   ];
   // set_password needs nothing more: the hash went in with the row.
+  const x = sqlExpression;
   const mail = creates.flatMap(({ input, result, id }) => result.effects.filter((e) => e.type === 'send_welcome_email').map(() => ({ id, actor: input.actor })));
   if (mail.length) {
-    ctes.push(
-      `mail as (insert into tasks (id, tenant_id, user_id, type, payload, actor, run_at)
-        select gen_random_uuid(), u.tenant_id, u.id, 'welcome_email', ?::jsonb, m.actor, now()
-          from u join (values ${mail.map(() => '(?::uuid, ?::text)').join(', ')}) m(id, actor) on m.id = u.id)`,
+    const insert = insertTasksSql(
+      { tenantId: x('u.tenant_id'), userId: x('u.id'), type: 'welcome_email', payload: { purpose: 'welcome' } satisfies TaskPayloads['welcome_email'], actor: x('m.actor') },
+      { sql: `u join (values ${mail.map(() => '(?::uuid, ?::text)').join(', ')}) m(id, actor) on m.id = u.id`, params: mail.flatMap((m) => [m.id, m.actor]) },
     );
-    params.push(JSON.stringify({ purpose: 'welcome' } satisfies TaskPayloads['welcome_email']), ...mail.flatMap((m) => [m.id, m.actor]));
+    ctes.push(`mail as (${insert.sql})`);
+    params.push(...insert.params);
   }
-  ctes.push(
-    `aud as (insert into audit_entries (tenant_id, at, actor, action, user_id, details)
-      select u.tenant_id, now(), a.actor, 'user.create', u.id, a.details
-        from u join (values ${creates.map(() => '(?::uuid, ?::text, ?::jsonb)').join(', ')}) a(id, actor, details) on a.id = u.id)`,
+  const audit = insertAuditEntriesSql(
+    { tenantId: x('u.tenant_id'), actor: x('a.actor'), action: 'user.create', userId: x('u.id'), details: x('a.details') },
+    {
+      sql: `u join (values ${creates.map(() => '(?::uuid, ?::text, ?::jsonb)').join(', ')}) a(id, actor, details) on a.id = u.id`,
+      params: creates.flatMap(({ input, result, id }) => [
+        id,
+        input.actor,
+        JSON.stringify({ to: result.status, source: input.source, effects: result.effects.map((e) => e.type), ...input.details }),
+      ]),
+    },
   );
-  for (const { input, result, id } of creates) {
-    params.push(id, input.actor, JSON.stringify({ to: result.status, source: input.source, effects: result.effects.map((e) => e.type), ...input.details }));
-  }
+  ctes.push(`aud as (${audit.sql})`);
+  params.push(...audit.params);
   return { sql: `with ${ctes.join(',\n')}\n    select u.id as __id, ${returning} from u`, params };
 }

@@ -17,8 +17,9 @@ import { sqlIn, type SqlFragment } from './sql.ts';
 import { countOtherAdmins, derivedLoginSql, lockTenantUsers } from './users.ts';
 
 /**
- * Applies a lifecycle event to one user: the only code that writes a user's status. It locks the
- * user row in the caller's transaction, asks the pure `transition()` what happens, writes the
+ * Applies a lifecycle event to one user: with its set-based form for a whole tenant
+ * (applyLifecycleEventToIdleUsers) and the user's creation, the only code that writes a user's
+ * status. It locks the user row in the caller's transaction, asks the pure `transition()` what happens, writes the
  * result guarded by the row's version, applies the effects, and audits, all in that transaction:
  * the change, its effects and its audit entry commit together or not at all.
  *

@@ -2,9 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RefusalCode } from '../lifecycle/transition.ts';
 import type { Orm } from '../store/orm.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../store/passwords.ts';
-import { sqlIn } from '../store/sql.ts';
 import { applyLifecycleEvent } from '../store/user-lifecycle.ts';
-import { findSignInCandidate, type SignInCandidate } from '../store/users.ts';
+import { findSignInCandidate, updateUserPasswordRehash, type SignInCandidate } from '../store/users.ts';
 import { RequestError } from './errors.ts';
 
 /**
@@ -57,10 +56,7 @@ export async function signIn<T>(orm: Orm, input: SignInInput, onSuccess: (tx: En
     });
     if (!applied.ok) return { kind: 'refused', refusal: applied.refusal } as const;
     if (!passwordOk) return { kind: 'failed', status: applied.result.status } as const;
-    if (rehashed) {
-      // Only over the hash that was checked: a password set meanwhile stays.
-      await sqlIn(tx)(`update users set password_hash = ? where id = ? and password_hash = ?`, [rehashed, candidate.id, candidate.passwordHash]);
-    }
+    if (rehashed) await updateUserPasswordRehash(tx, candidate.id, candidate.passwordHash, rehashed);
     return { kind: 'signed_in', value: await onSuccess(tx, candidate) } as const;
   });
 

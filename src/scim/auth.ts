@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ApiContext } from '../http/context.ts';
 import { resolvePolicy, type Policy } from '../lifecycle/policy.ts';
+import { findLiveScimToken, type LiveScimToken } from '../store/scim-tokens.ts';
 import { hashToken } from '../store/tokens.ts';
 import { sendScimError, toScimFailure } from './errors.ts';
 
@@ -13,21 +14,11 @@ export interface ScimAuth {
   policy: Policy;
   /**
    * Set when this came from the tokens verified before and was NOT looked up for this request:
-   * the request's own statement must check the token (`liveTokenCheck`), or it must call
-   * `verifyScimAuth` before anything else. `policy` is the tenant's policy as stored then.
+   * the request's own statement must check that this token is still live (the SCIM create's
+   * `liveToken` condition), or it must call `verifyScimAuth` before anything else.
    */
-  unverified?: { tokenHash: string; policy: unknown };
+  unverified?: LiveScimToken;
 }
-
-interface TokenRow {
-  id: string;
-  tenant_id: string;
-  token_hash: string;
-  policy: unknown;
-}
-
-/** A live SCIM token by its hash; `t` is api_tokens, `tn` its tenant. One definition for both checks. */
-const LIVE_TOKEN = `t.token_hash = ? and t.kind = 'scim' and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())`;
 
 /**
  * Tokens verified by a lookup, by hash (never the token itself), for `deferrable` requests only.
@@ -35,7 +26,7 @@ const LIVE_TOKEN = `t.token_hash = ? and t.kind = 'scim' and t.revoked_at is nul
  * SCIM create), so a revoked or expired token is refused by the first statement that starts after
  * the revocation commits, exactly as with a lookup per request. Bounded; oldest out first.
  */
-const verified = new Map<string, { tenantId: string; tokenId: string; policy: unknown; resolved: Policy }>();
+const verified = new Map<string, { token: LiveScimToken; resolved: Policy }>();
 const VERIFIED_MAX = 1_000;
 
 /**
@@ -54,7 +45,7 @@ export function authenticateScim(context: ApiContext, deferrable: (req: Request)
       const expected = match ? hashToken(match[1]!) : null;
       const known = expected && deferrable(req) ? verified.get(expected) : undefined;
       const auth = known
-        ? ({ tenantId: known.tenantId, tokenId: known.tokenId, policy: known.resolved, unverified: { tokenHash: expected!, policy: known.policy } } satisfies ScimAuth)
+        ? ({ tenantId: known.token.tenantId, tokenId: known.token.tokenId, policy: known.resolved, unverified: known.token } satisfies ScimAuth)
         : expected
           ? await lookUp(context, expected)
           : null;
@@ -73,18 +64,16 @@ export function authenticateScim(context: ApiContext, deferrable: (req: Request)
 }
 
 async function lookUp(context: ApiContext, expected: string): Promise<ScimAuth | null> {
-  const [token] = await context.orm.em
-    .getConnection()
-    .execute<TokenRow[]>(`select t.id, t.tenant_id, t.token_hash, tn.policy from api_tokens t join tenants tn on tn.id = t.tenant_id where ${LIVE_TOKEN}`, [expected]);
-  if (!token || !timingSafeEqual(Buffer.from(token.token_hash), Buffer.from(expected))) {
+  const token = await findLiveScimToken(context.orm.em, expected);
+  if (!token || !timingSafeEqual(Buffer.from(token.tokenHash), Buffer.from(expected))) {
     verified.delete(expected);
     return null;
   }
-  const policy = resolvePolicy(token.policy);
+  const policy = resolvePolicy(token.policyAsStored);
   verified.delete(expected); // re-inserted last: the Map's order is the eviction order
-  verified.set(expected, { tenantId: token.tenant_id, tokenId: token.id, policy: token.policy, resolved: policy });
+  verified.set(expected, { token, resolved: policy });
   if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-  return { tenantId: token.tenant_id, tokenId: token.id, policy };
+  return { tenantId: token.tenantId, tokenId: token.tokenId, policy };
 }
 
 /** The request's token looked up now (for an `unverified` auth): the live auth, or null. */
@@ -102,18 +91,4 @@ export class ScimUnauthorized extends Error {
 export function unauthorized(res: Response, hadToken: boolean): void {
   res.set('WWW-Authenticate', 'Bearer realm="turnover SCIM"');
   sendScimError(res, { status: 401, detail: hadToken ? 'The bearer token is not a valid SCIM token.' : 'A bearer token is required.' });
-}
-
-/**
- * SQL (knex `?` placeholders) that holds while an `unverified` token is still live, of this
- * tenant, and the tenant's policy is still the one the request acts on; for the request's own
- * statement. Nothing for a token looked up for this request.
- */
-export function liveTokenCheck(auth: Pick<ScimAuth, 'tenantId' | 'tokenId' | 'unverified'>): { sql: string; params: unknown[] } | null {
-  if (!auth.unverified) return null;
-  return {
-    sql: `exists (select 1 from api_tokens t join tenants tn on tn.id = t.tenant_id
-      where t.id = ? and t.tenant_id = ? and ${LIVE_TOKEN} and tn.policy = ?::jsonb)`,
-    params: [auth.tokenId, auth.tenantId, auth.unverified.tokenHash, JSON.stringify(auth.unverified.policy ?? null)],
-  };
 }

@@ -2,7 +2,9 @@ import SCIMMY from 'scimmy';
 import type { Policy } from '../lifecycle/policy.ts';
 import type { Logger } from '../log.ts';
 import type { EntityManager } from '../store/orm.ts';
-import { loadPolicy, type CreatedUser, type CreateUserInput, type RefusedCreate, type SkippedCreate } from '../store/user-lifecycle.ts';
+import type { ScimCreateOutcome, ScimUserCreate } from '../store/scim-users.ts';
+import type { LiveScimToken } from '../store/scim-tokens.ts';
+import { loadPolicy } from '../store/user-lifecycle.ts';
 
 /**
  * What one SCIM request carries into the SCIMMY handlers (their `ctx` argument). SCIMMY's
@@ -26,13 +28,13 @@ export interface ScimContext {
   policy?: Policy;
   /**
    * The bearer token was not looked up for this request (auth.ts `unverified`): a statement that
-   * writes must also hold this condition, or the request calls `verifyAuth` first.
+   * writes must also check that it is still live, or the request calls `verifyAuth` first.
    */
-  tokenCheck?: { sql: string; params: unknown[] };
+  liveToken?: LiveScimToken;
   /** Looks the token up now (once): throws ScimUnauthorized if it is no longer live; refreshes `policy`. */
   verifyAuth?: () => Promise<void>;
-  /** Creates outside a transaction, shared with concurrent requests (create-batch.ts). */
-  createShared?: (input: CreateUserInput & { returning: string }) => Promise<CreatedUser | RefusedCreate | SkippedCreate>;
+  /** A create outside a transaction, in a statement shared with concurrent requests (create-batch.ts). */
+  insertUser: (create: ScimUserCreate) => Promise<ScimCreateOutcome>;
   /** For alerts that belong in the log (the deprovision guard tripping). */
   logger?: Logger;
 }

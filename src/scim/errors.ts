@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import SCIMMY from 'scimmy';
 import { classifyInputError } from '../http/input-guard.ts';
 import { classifyDatabaseError, RETRY_AFTER_SECONDS } from '../store/errors.ts';
+import { UnsupportedFilter } from '../store/scim-filter.ts';
 
 /**
  * The one place that turns anything thrown while serving SCIM into an RFC 7644 §3.12 error body:
@@ -38,6 +39,8 @@ export function toScimFailure(error: unknown): ScimFailure {
     const status = Number(error.status) || 500;
     return { status, ...(error.scimType ? { scimType: String(error.scimType) } : {}), detail: error.message, internal: status >= 500 };
   }
+  // A filter that parsed but that the store cannot translate (an unknown attribute, say).
+  if (error instanceof UnsupportedFilter) return { status: 400, scimType: 'invalidFilter', detail: error.message, internal: false };
   // Refused while reading the request: body parsers, the input guard (NUL, depth, URL length).
   const input = classifyInputError(error);
   if (input) return { status: input.status, ...(input.scimType ? { scimType: input.scimType } : {}), detail: input.detail, internal: false };

@@ -1,8 +1,10 @@
 import SCIMMY from 'scimmy';
+import type { CompareOp, FilterNode, FilterValue, ScimFilter } from '../store/scim-filter.ts';
+import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, TURNOVER_USER } from './schemas.ts';
 
 /**
- * SCIM filter expressions (RFC 7644 §3.4.2.2) parsed into a tree that filter-sql.ts turns into a
- * WHERE clause.
+ * SCIM filter expressions (RFC 7644 §3.4.2.2) parsed into a tree that the store turns into a
+ * WHERE clause (src/store/scim-filter.ts).
  *
  * Why not SCIMMY's Filter here: it flattens an expression into OR-of-ANDs and distributes `not`
  * over a group without De Morgan (`not (a or b)` comes out as `not a or not b`), and it silently
@@ -10,17 +12,7 @@ import SCIMMY from 'scimmy';
  * the wrong users instead of 400 invalidFilter. SCIMMY's Filter still evaluates PATCH value paths
  * and attribute selection, which it does correctly.
  */
-export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
-export type FilterValue = string | number | boolean | null;
-
-export type FilterNode =
-  | { kind: 'and' | 'or'; left: FilterNode; right: FilterNode }
-  | { kind: 'not'; node: FilterNode }
-  /** `raw`: the text of an unquoted value, so `externalId eq 0042` compares as the string "0042". */
-  | { kind: 'compare'; path: string; op: CompareOp; value: FilterValue; raw?: string }
-  | { kind: 'present'; path: string }
-  /** `emails[type eq "work"]`, and `emails[type eq "work"].value eq "x"` as that filter AND the comparison. */
-  | { kind: 'valuePath'; path: string; filter: FilterNode };
+export type { CompareOp, FilterNode, FilterValue };
 
 const COMPARE_OPS = new Set<string>(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
 /** A bound on nesting, so a hostile filter cannot exhaust the stack. */
@@ -29,6 +21,27 @@ export const MAX_FILTER_LENGTH = 4096;
 
 export function invalidFilter(message: string): SCIMMY.Types.SCIMError {
   return new SCIMMY.Types.Error(400, 'invalidFilter', message);
+}
+
+const SCHEMA_PREFIXES: Array<[string, string]> = [
+  [CORE_USER.toLowerCase() + ':', ''],
+  [CORE_GROUP.toLowerCase() + ':', ''],
+  [ENTERPRISE_USER.toLowerCase() + ':', 'enterprise:'],
+  [TURNOVER_USER.toLowerCase() + ':', 'turnover:'],
+];
+
+/** `urn:...:enterprise:2.0:User:employeeNumber` -> `enterprise:employeenumber`; attribute names are case-insensitive. */
+export function attributeKey(path: string): string {
+  const lower = path.toLowerCase();
+  for (const [prefix, short] of SCHEMA_PREFIXES) {
+    if (lower.startsWith(prefix)) return short + lower.slice(prefix.length);
+  }
+  return lower;
+}
+
+/** A list request's filter as the store takes it: parsed (400 invalidFilter when malformed), with SCIM's attribute names. */
+export function scimFilter(expression: string | undefined): ScimFilter | undefined {
+  return expression === undefined ? undefined : { tree: parseFilter(expression), attributeKey };
 }
 
 export function parseFilter(expression: string): FilterNode {

@@ -1,14 +1,12 @@
 import SCIMMY from 'scimmy';
-import { sqlIn } from '../store/sql.ts';
-import type { ScimContext } from './context.ts';
 import { scimError } from './errors.ts';
-import type { SqlFragment } from './filter-sql.ts';
 import { DEFAULT_COUNT, MAX_RESULTS } from './schemas.ts';
 
 /**
  * Query parameters of a list request (RFC 7644 §3.4.2): the filter text, paging, and the
- * attribute selection SCIMMY applies on the way out. Paging happens in SQL with a stable order;
- * the ListResponse is built here because SCIMMY's would slice an already sliced page again.
+ * attribute selection SCIMMY applies on the way out. Paging happens in SQL with a stable order (the
+ * store's findScimUsers and findScimGroups); the ListResponse is built here because SCIMMY's would
+ * slice an already sliced page again.
  */
 export interface ListQuery {
   filter?: string;
@@ -81,23 +79,4 @@ export function attributeSelection(Resource: typeof SCIMMY.Resources.User | type
 
 export function listResponse(resources: unknown[], totalResults: number, startIndex: number) {
   return { schemas: [LIST_RESPONSE], totalResults, startIndex, itemsPerPage: resources.length, Resources: resources };
-}
-
-/**
- * One page of rows and the exact total, in one round trip: `count(*) over ()` rides on the page's
- * rows; only a page past the end (or count=0) needs a second query for the total. `from` is the
- * FROM and WHERE text, ordered by `orderBy`, a unique key so pages never overlap or skip.
- */
-export async function selectPage<Row>(ctx: ScimContext, columns: string, from: SqlFragment, orderBy: string, query: ListQuery): Promise<{ rows: Row[]; total: number }> {
-  const sql = sqlIn(ctx.em);
-  const rows =
-    query.count > 0
-      ? await sql<Row & { total: string }>(`select ${columns}, count(*) over () as total ${from.sql} order by ${orderBy} limit ? offset ?`, [
-          ...from.params,
-          query.count,
-          query.startIndex - 1,
-        ])
-      : [];
-  const total = rows.length ? Number(rows[0]!.total) : Number((await sql<{ total: string }>(`select count(*) as total ${from.sql}`, from.params))[0]!.total);
-  return { rows, total };
 }

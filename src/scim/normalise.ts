@@ -1,5 +1,5 @@
 import { scimError } from './errors.ts';
-import { attributeKey } from './filter-sql.ts';
+import { attributeKey } from './filter.ts';
 import { ENTERPRISE_USER } from './schemas.ts';
 
 /**

@@ -4,9 +4,9 @@ import SCIMMYRouters from 'scimmy-routers';
 import type { ApiContext } from '../http/context.ts';
 import { jsonBody } from '../http/input-guard.ts';
 import { scimOperations } from '../metrics.ts';
-import { authenticateScim, liveTokenCheck, ScimUnauthorized, unauthorized, verifyScimAuth, type ScimAuth } from './auth.ts';
+import { authenticateScim, ScimUnauthorized, unauthorized, verifyScimAuth, type ScimAuth } from './auth.ts';
 import type { ScimContext } from './context.ts';
-import { createBatcher } from './create-batch.ts';
+import { createUserInserter } from './create-batch.ts';
 import { SCIM_CONTENT_TYPE, scimError, sendScimError, toScimFailure } from './errors.ts';
 import { groupHandlers, listScimGroups } from './groups.ts';
 import { attributeSelection, parseListQuery, type ListQuery } from './list.ts';
@@ -15,7 +15,7 @@ import { declareScimResources, setServiceProviderConfig } from './schemas.ts';
 import { listScimUsers, userHandlers } from './users.ts';
 
 /**
- * The SCIM 2.0 service provider, mounted at /scim/v2 (issue 3), for Okta and Entra ID.
+ * The SCIM 2.0 service provider, mounted at /scim/v2, for Okta and Entra ID.
  *
  * Users and Groups are served by thin express handlers that call SCIMMY's resource classes
  * (schema checks, PatchOp, attribute selection) inside one database transaction per write (a User
@@ -42,7 +42,7 @@ export function createScimRouter(context: ApiContext): Router {
     Resource.basepath(basepath);
   }
 
-  const createShared = createBatcher(context.orm);
+  const insertUser = createUserInserter(context.orm);
   const router = express.Router();
   router.use((_req, res, next) => {
     res.type(SCIM_CONTENT_TYPE);
@@ -72,14 +72,13 @@ export function createScimRouter(context: ApiContext): Router {
         return live !== null;
       };
       const start = async (em: ScimContext['em']) => {
-        const check = liveTokenCheck(auth);
-        const own: ScimContext = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy, logger: context.logger, createShared };
-        if (check) {
-          own.tokenCheck = check;
+        const own: ScimContext = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy, logger: context.logger, insertUser };
+        if (auth.unverified) {
+          own.liveToken = auth.unverified;
           own.verifyAuth = async () => {
             if (!(await verify())) throw new ScimUnauthorized();
             own.policy = auth.policy;
-            delete own.tokenCheck;
+            delete own.liveToken;
           };
         }
         ctx = own;

@@ -10,6 +10,12 @@ export function sqlIn(em: EntityManager) {
   return <T = unknown>(query: string, params: unknown[] = []) => conn.execute<T[]>(query, params, 'all', ctx);
 }
 
+/** A piece of SQL (knex `?` placeholders) and its parameters, composed by this store's modules, never by their callers. */
+export interface SqlFragment {
+  sql: string;
+  params: unknown[];
+}
+
 /**
  * A PostgreSQL array literal for `?::uuid[]` / `?::text[]`. knex expands a JS array binding into a
  * comma list, which `= any(?)` cannot take; one literal string keeps it a single parameter.
@@ -18,11 +24,8 @@ export function pgArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`;
 }
 
-/** Raw SQL with its parameters, in the order of its placeholders. */
-export interface Bound {
-  sql: string;
-  params: unknown[];
-}
+/** Raw SQL with its parameters, in the order of its placeholders (the same as a SqlFragment). */
+export type Bound = SqlFragment;
 
 /** An expression over the rows a statement reads from (a CTE, a recordset): store code only. */
 export interface SqlExpression {
@@ -78,4 +81,17 @@ export function withDates<T extends object>(row: T, fields: readonly (keyof T)[]
     if (value !== null && value !== undefined && !(value instanceof Date)) (converted as Record<keyof T, unknown>)[field] = new Date(value as string);
   }
   return converted;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `value` is a UUID, the only text a `uuid` column (every id) can be compared with. */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/** The database's clock, which stamps check-ins and tasks: compare those with it, never with this process's clock. */
+export async function findDatabaseNow(em: EntityManager): Promise<Date> {
+  const [row] = await sqlIn(em)<{ now: Date | string }>(`select now() as now`);
+  return new Date(row!.now);
 }

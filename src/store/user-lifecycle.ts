@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TaskPayloads } from '../../jobs/registry.ts';
 import { LAST_ADMIN_REFUSAL, guardsLastAdmin, removesLastAdmin, takesAwayAdmin, type LastAdminRefusal } from '../lifecycle/last-admin.ts';
 import { resolvePolicy, type Policy } from '../lifecycle/policy.ts';
-import type { DisabledBy, StoredUserStatus, UserRole } from '../lifecycle/statuses.ts';
+import { STORED_USER_STATUSES, type DisabledBy, type StoredUserStatus, type UserRole } from '../lifecycle/statuses.ts';
 import {
   transition,
   type Effect,
@@ -14,13 +14,14 @@ import {
 } from '../lifecycle/transition.ts';
 import { LifecycleWrites, planUserWrite } from './lifecycle-writes.ts';
 import { erasePersonalDetailsFromAudit, insertAuditEntriesSql } from './audit.ts';
-import { sqlExpression, sqlIn } from './sql.ts';
+import { sqlExpression, sqlIn, type SqlFragment } from './sql.ts';
 import { insertTasksSql } from './tasks.ts';
 import { countOtherAdmins, derivedLoginSql, lockTenantUsers } from './users.ts';
 
 /**
- * Applies a lifecycle event to one user: the only code that writes a user's status. It locks the
- * user row in the caller's transaction, asks the pure `transition()` what happens, writes the
+ * Applies a lifecycle event to one user: with its set-based form for a whole tenant
+ * (applyLifecycleEventToIdleUsers) and the user's creation, the only code that writes a user's
+ * status. It locks the user row in the caller's transaction, asks the pure `transition()` what happens, writes the
  * result guarded by the row's version, applies the effects, and audits, all in that transaction:
  * the change, its effects and its audit entry commit together or not at all.
  *
@@ -159,6 +160,85 @@ export async function loadPolicy(em: EntityManager, tenantId: string): Promise<P
   return resolvePolicy(tenant?.policy);
 }
 
+export interface ApplyToIdleUsersInput {
+  tenantId: string;
+  /** An event whose every move is of the status alone (the inactivity sweep's active -> inactive). */
+  event: LifecycleEvent;
+  /** Users with no check-in, sign-in or status change for this many days. */
+  idleDays: number;
+  actor: string;
+  taskId: string | null;
+  policy: Policy;
+  /** Extra audit details (no secrets). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * applyLifecycleEvent for every user of a tenant idle for `idleDays` (a status change counts, so a
+ * user unbanned today is not swept at once), set-based: one UPDATE per status the event moves,
+ * with the users' audit entries in the same statement, whatever the number of users. The moves are
+ * read off the one transition function; only a move of the status alone (no effects, the same for
+ * every user in that status) can be written this way, so a rule change that adds more fails
+ * loudly instead of being skipped. Returns the number of users changed.
+ */
+export async function applyLifecycleEventToIdleUsers(em: EntityManager, input: ApplyToIdleUsersInput): Promise<number> {
+  let changed = 0;
+  for (const { from, to } of statusMoves(input.event, input.policy)) {
+    const [row] = await sqlIn(em)<{ count: string }>(
+      `with moved as (
+         update users set status = ?, status_changed_at = now(), version = version + 1, updated_at = now()
+          where tenant_id = ? and status = ?
+            and greatest(coalesce(last_checkin_at, '-infinity'), coalesce(last_signin_at, '-infinity'), status_changed_at)
+                < now() - make_interval(days => ?)
+         returning id
+       ), audited as (
+         insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details)
+         select ?, now(), ?, ?, id, ?, ?::jsonb from moved
+         returning 1
+       )
+       select count(*) as count from audited`,
+      [
+        to,
+        input.tenantId,
+        from,
+        input.idleDays,
+        input.tenantId,
+        input.actor,
+        `user.${input.event.type}`,
+        input.taskId,
+        JSON.stringify({ from, to, changed: true, ...input.details }),
+      ],
+    );
+    changed += Number(row?.count ?? 0);
+  }
+  return changed;
+}
+
+/**
+ * The statuses `event` moves, and where to, for a write of the status alone: every user in such a
+ * status, whatever their other facts, goes to the same status with no effect and nothing else
+ * changed. Anything else throws.
+ */
+export function statusMoves(event: LifecycleEvent, policy: Policy): Array<{ from: StoredUserStatus; to: StoredUserStatus }> {
+  if (guardsLastAdmin(event)) throw new Error(`${event.type} is guarded by the last-admin rule; it cannot be applied to a set of users`);
+  const moves: Array<{ from: StoredUserStatus; to: StoredUserStatus }> = [];
+  for (const status of STORED_USER_STATUSES) {
+    const users: LifecycleUser[] = (status === 'disabled' ? (['operator', 'idp'] as const) : [null]).flatMap((disabledBy) =>
+      [0, 1].flatMap((failedLoginCount) => [true, false].map((hasPassword) => ({ status, disabledBy, failedLoginCount, hasPassword }))),
+    );
+    const results = users.map((user) => ({ user, result: transition(user, event, policy) }));
+    const moved = results.flatMap(({ result }) => (result.ok && result.changed ? [result.status] : []));
+    if (!moved.length) continue;
+    const alone = results.every(
+      ({ user, result }) =>
+        result.ok && result.status === moved[0] && !result.effects.length && result.disabledBy === user.disabledBy && result.failedLoginCount === user.failedLoginCount,
+    );
+    if (!alone) throw new Error(`${event.type} of ${status} is more than a move of the status; it cannot be applied to a set of users`);
+    moves.push({ from: status, to: moved[0]! });
+  }
+  return moves;
+}
+
 /** GDPR erasure: the tombstone keeps id, tenant and status; everything personal goes. */
 async function purgePersonalData(em: EntityManager, userId: string): Promise<void> {
   const sql = sqlIn(em);
@@ -202,36 +282,35 @@ export interface CreateUserInput {
   sendWelcome?: boolean;
   policy?: Policy;
   details?: Record<string, unknown>;
-  /**
-   * A select list over the new row `u` (all its columns) returned as `row`, so a caller that
-   * answers with the user needs no second read. Default `u.id`. No placeholders.
-   */
-  returning?: string;
-  /**
-   * A condition (knex `?` placeholders) checked by the same statement: when false nothing is
-   * written and the result is `{ ok: false, skipped: true }`. Lets a caller outside a transaction
-   * create only if, at that statement's snapshot, nothing it would do otherwise applies.
-   */
-  onlyIf?: { sql: string; params: unknown[] };
 }
 
 export interface CreatedUser {
   ok: true;
   userId: string;
   result: TransitionOk;
-  /** What `returning` selected over the new row. */
-  row: Record<string, unknown>;
 }
 export interface RefusedCreate {
   ok: false;
   refusal: Refusal;
   skipped?: undefined;
 }
-/** `onlyIf` was false: nothing was written. */
+/** The statement's condition for this user was false (CreateStatement `onlyIf`): nothing was written. */
 export interface SkippedCreate {
   ok: false;
   skipped: true;
   refusal?: undefined;
+}
+
+/** What the create statement also does, for this store's modules (src/store/scim-users.ts). */
+export interface CreateStatement<I extends CreateUserInput> {
+  /** A select list over the new row `u` (all its columns), returned as `row`; no placeholders. Default `u.id`. */
+  returning?: string;
+  /**
+   * A condition per user, checked by the same statement: when false that user is not written and
+   * its outcome is `skipped`. Lets a caller outside a transaction create only if, at that
+   * statement's snapshot, nothing it would do otherwise applies.
+   */
+  onlyIf?(input: I): SqlFragment | undefined;
 }
 
 /**
@@ -242,29 +321,27 @@ export interface SkippedCreate {
  * taken userName surfaces as the database's unique violation (`users_tenant_username_key`,
  * SQLSTATE 23505) for the caller to answer in its protocol's format.
  */
-export async function createUserWithLifecycle(
-  em: EntityManager,
-  input: CreateUserInput & { onlyIf: NonNullable<CreateUserInput['onlyIf']> },
-): Promise<CreatedUser | RefusedCreate | SkippedCreate>;
-export async function createUserWithLifecycle(em: EntityManager, input: CreateUserInput): Promise<CreatedUser | RefusedCreate>;
-export async function createUserWithLifecycle(em: EntityManager, input: CreateUserInput): Promise<CreatedUser | RefusedCreate | SkippedCreate> {
-  return (await createUsersWithLifecycle(em, [input], input.returning))[0]!;
+export async function createUserWithLifecycle(em: EntityManager, input: CreateUserInput): Promise<CreatedUser | RefusedCreate> {
+  const [outcome] = await createUsersWithLifecycle(em, [input]);
+  if (outcome!.ok) return { ok: true, userId: outcome!.userId, result: outcome!.result };
+  if (outcome!.skipped) throw new Error('a create without a condition was skipped');
+  return outcome!;
 }
 
 /**
  * createUserWithLifecycle for several users in ONE statement (concurrent SCIM creates share it:
  * one round trip and one commit for all). Each user's row, task and audit entry are as if created
- * alone; an `onlyIf` holds back its own user only. `returning` (the inputs' own is ignored) is
- * selected for every user. One failure (a taken userName) fails the statement, so nothing is
- * written and the caller may retry the creates one by one.
+ * alone; a false `onlyIf` holds back its own user only. `returning` is selected for every user.
+ * One failure (a taken userName) fails the statement, so nothing is written and the caller may
+ * retry the creates one by one.
  */
-export async function createUsersWithLifecycle(
+export async function createUsersWithLifecycle<I extends CreateUserInput>(
   em: EntityManager,
-  inputs: CreateUserInput[],
-  returning = 'u.id',
-): Promise<Array<CreatedUser | RefusedCreate | SkippedCreate>> {
+  inputs: readonly I[],
+  statement: CreateStatement<I> = {},
+): Promise<Array<(CreatedUser & { row: Record<string, unknown> }) | RefusedCreate | SkippedCreate>> {
   const policies = new Map<string, Policy>();
-  const planned: Array<{ input: CreateUserInput; result: TransitionOk; id: string } | RefusedCreate> = [];
+  const planned: Array<{ input: I; result: TransitionOk; id: string; onlyIf: SqlFragment | undefined } | RefusedCreate> = [];
   for (const input of inputs) {
     let policy = input.policy ?? policies.get(input.tenantId);
     if (!policy) policies.set(input.tenantId, (policy = await loadPolicy(em, input.tenantId)));
@@ -279,19 +356,19 @@ export async function createUsersWithLifecycle(
       },
       policy,
     );
-    planned.push(result.ok ? { input, result, id: randomUUID() } : result);
+    planned.push(result.ok ? { input, result, id: randomUUID(), onlyIf: statement.onlyIf?.(input) } : result);
   }
   const creates = planned.filter((p): p is Exclude<typeof p, RefusedCreate> => 'input' in p);
   const rows = new Map<string, Record<string, unknown>>();
   if (creates.length) {
-    const statement = createStatement(creates, returning);
-    for (const { __id, ...row } of await sqlIn(em)<Record<string, unknown> & { __id: string }>(statement.sql, statement.params)) rows.set(__id, row);
+    const insert = createStatement(creates, statement.returning ?? 'u.id');
+    for (const { __id, ...row } of await sqlIn(em)<Record<string, unknown> & { __id: string }>(insert.sql, insert.params)) rows.set(__id, row);
   }
   return planned.map((p) => {
     if (!('input' in p)) return p;
     const row = rows.get(p.id);
     if (row) return { ok: true, userId: p.id, result: p.result, row };
-    if (p.input.onlyIf) return { ok: false, skipped: true };
+    if (p.onlyIf) return { ok: false, skipped: true };
     throw new Error('user insert returned no row');
   });
 }
@@ -301,9 +378,12 @@ export async function createUsersWithLifecycle(
  * audit entry each, reading the rows the insert returned. Every value is cast: in a UNION the
  * literals would otherwise be text, which uuid or boolean columns do not take.
  */
-function createStatement(creates: Array<{ input: CreateUserInput; result: TransitionOk; id: string }>, returning: string): { sql: string; params: unknown[] } {
+function createStatement(
+  creates: Array<{ input: CreateUserInput; result: TransitionOk; id: string; onlyIf: SqlFragment | undefined }>,
+  returning: string,
+): SqlFragment {
   const params: unknown[] = [];
-  const selects = creates.map(({ input, result, id }) => {
+  const selects = creates.map(({ input, result, id, onlyIf }) => {
     const f = input.fields;
     params.push(
       id,
@@ -333,11 +413,11 @@ function createStatement(creates: Array<{ input: CreateUserInput; result: Transi
       result.disabledBy,
       input.active !== false,
       input.passwordHash ?? null,
-      ...(input.onlyIf?.params ?? []),
+      ...(onlyIf?.params ?? []),
     );
     return `select ?::uuid, ?::uuid, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::jsonb, ?::text, ?::jsonb, ?::text, ?::text,
         ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::uuid, ?::timestamptz, ?::jsonb, ?::text, ?::text, ?::boolean, ?::text,
-        0, now(), 1, now(), now()${input.onlyIf ? ` where (${input.onlyIf.sql})` : ''}`;
+        0, now(), 1, now(), now()${onlyIf ? ` where (${onlyIf.sql})` : ''}`;
   });
   const ctes = [
     `u as (insert into users (id, tenant_id, user_name, derived_user_name, external_id, first_name, last_name, display_name, email, emails, phone,

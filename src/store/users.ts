@@ -228,6 +228,55 @@ export async function updateUserPasswordHash(
   return rows.length === 1;
 }
 
+/**
+ * A proven password's hash upgraded to the current parameters (passwords.ts needsRehash), only over
+ * the hash that was checked, so a password set meanwhile stays. Not a change of the user's: the
+ * version and updated_at stay.
+ */
+export async function updateUserPasswordRehash(em: EntityManager, id: string, checkedHash: string | null, rehashed: string): Promise<void> {
+  await sqlIn(em)(`update users set password_hash = ? where id = ? and password_hash = ?`, [rehashed, id, checkedHash]);
+}
+
+/** The attributes an identity provider writes (SCIM): never the status, the login's origin or a secret. */
+export type UserAttributes = Pick<
+  User,
+  | 'userName' | 'externalId' | 'firstName' | 'lastName' | 'displayName' | 'title' | 'emails' | 'email' | 'phoneNumbers'
+  | 'phone' | 'scimExtra' | 'employeeNumber' | 'costCenter' | 'organization' | 'division' | 'department' | 'managerId'
+  | 'extension' | 'role' | 'terminationDate'
+>;
+
+const ATTRIBUTE_COLUMNS: { [K in keyof UserAttributes]-?: { column: string; json?: true } } = {
+  userName: { column: 'user_name' },
+  externalId: { column: 'external_id' },
+  firstName: { column: 'first_name' },
+  lastName: { column: 'last_name' },
+  displayName: { column: 'display_name' },
+  title: { column: 'title' },
+  emails: { column: 'emails', json: true },
+  email: { column: 'email' },
+  phoneNumbers: { column: 'phone_numbers', json: true },
+  phone: { column: 'phone' },
+  scimExtra: { column: 'scim_extra', json: true },
+  employeeNumber: { column: 'employee_number' },
+  costCenter: { column: 'cost_center' },
+  organization: { column: 'organization' },
+  division: { column: 'division' },
+  department: { column: 'department' },
+  managerId: { column: 'manager_id' },
+  extension: { column: 'extension' },
+  role: { column: 'role' },
+  terminationDate: { column: 'termination_date' },
+};
+
+/** Writes the given attributes of a user (a new version); the caller holds the row's lock and audits. */
+export async function updateUserAttributesById(em: EntityManager, id: string, changes: Partial<UserAttributes>): Promise<void> {
+  const keys = (Object.keys(changes) as Array<keyof UserAttributes>).filter((k) => changes[k] !== undefined);
+  if (!keys.length) return;
+  const sets = keys.map((k) => `${ATTRIBUTE_COLUMNS[k].column} = ?${ATTRIBUTE_COLUMNS[k].json ? '::jsonb' : ''}`);
+  const params = keys.map((k) => (ATTRIBUTE_COLUMNS[k].json ? JSON.stringify(changes[k]) : changes[k]));
+  await sqlIn(em)(`update users set ${sets.join(', ')}, version = version + 1, updated_at = now() where id = ?`, [...params, id]);
+}
+
 export interface SignInCandidate {
   id: string;
   tenantId: string;

@@ -21,6 +21,43 @@ describe('SCIM errors and media types', () => {
     }
   });
 
+  it('a create with a token verified before is refused 401 once the token is revoked or expired, and writes nothing', async () => {
+    const em = s.t.runtime.orm.em.fork();
+    const { token, record } = insertApiToken(em, { tenantId: s.t.tenantId, kind: 'scim', actor: 'test' });
+    await em.flush();
+    const headers = { authorization: `Bearer ${token}` };
+    // The first request looks the token up, which lets later creates check it in their own statement.
+    expect((await s.call('POST', '/Users', { schemas: [CORE_USER], userName: uniqueName('live') }, headers)).status).toBe(201);
+    for (const stop of [`update api_tokens set revoked_at = now() where id = ?`, `update api_tokens set revoked_at = null, expires_at = now() where id = ?`]) {
+      await s.t.sql(stop, [record.id]);
+      const userName = uniqueName('dead');
+      const reply = await s.call('POST', '/Users', { schemas: [CORE_USER], userName }, headers);
+      expect(reply.status, stop).toBe(401);
+      expect(reply.body).toMatchObject({ schemas: [ERROR], status: '401' });
+      expect(await s.t.sql(`select id from users where user_name = ?`, [userName])).toEqual([]);
+    }
+  });
+
+  it("a create with a token verified before follows the tenant's policy as changed since", async () => {
+    const em = s.t.runtime.orm.em.fork();
+    const { token } = insertApiToken(em, { tenantId: s.t.tenantId, kind: 'scim', actor: 'test' });
+    await em.flush();
+    const headers = { authorization: `Bearer ${token}` };
+    const [{ policy } = { policy: null }] = await s.t.sql<{ policy: unknown }>(`select policy from tenants where id = ?`, [s.t.tenantId]);
+    const welcomes = (id: string) => s.t.sql(`select 1 from tasks where type = 'welcome_email' and user_id = ?`, [id]);
+    try {
+      const before = await s.call('POST', '/Users', { schemas: [CORE_USER], userName: uniqueName('policy') }, headers);
+      expect(before.status).toBe(201);
+      expect(await welcomes(before.body.id)).toHaveLength(1);
+      await s.t.sql(`update tenants set policy = coalesce(policy, '{}'::jsonb) || '{"sendWelcomeOnScimCreate": false}'::jsonb where id = ?`, [s.t.tenantId]);
+      const after = await s.call('POST', '/Users', { schemas: [CORE_USER], userName: uniqueName('policy') }, headers);
+      expect(after.status).toBe(201);
+      expect(await welcomes(after.body.id)).toHaveLength(0);
+    } finally {
+      await s.t.sql(`update tenants set policy = ?::jsonb where id = ?`, [JSON.stringify(policy), s.t.tenantId]);
+    }
+  });
+
   it('404 SCIM error for unknown paths and unknown ids', async () => {
     for (const path of ['/Nope', '/Users/00000000-0000-4000-8000-000000000000', '/Users/not-a-uuid', '/Groups/00000000-0000-4000-8000-000000000000']) {
       const reply = await s.call('GET', path);

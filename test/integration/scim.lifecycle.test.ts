@@ -166,4 +166,14 @@ describe('SCIM lifecycle wiring', () => {
     expect([row.status, row.passwordHash?.startsWith('scrypt$')]).toEqual(['active', true]);
     expect((await audit(user.id)).map((a) => a.action)).toContain('user.password_set');
   });
+
+  it('an IdP-set password for a user who is past waiting changes only the hash, audited', async () => {
+    const user = await s.createUser({ password: 'First-Horse-Battery-1' });
+    const before = await s.t.getUser(user.id);
+    expect(before.status).toBe('active');
+    await s.patch(`/Users/${user.id}`, [{ op: 'replace', path: 'password', value: 'Second-Horse-Battery-2' }]);
+    const after = await s.t.getUser(user.id);
+    expect([after.status, after.passwordHash !== before.passwordHash, after.version]).toEqual(['active', true, before.version + 1]);
+    expect((await audit(user.id)).at(-1)).toMatchObject({ action: 'user.scim_password', actor: actor(), details: {} });
+  });
 });

@@ -11,7 +11,7 @@ import { findDevicesOfUsers, type DeviceRecord } from '../../store/devices.ts';
 import { findOperationProgress, findOperations, insertOperation } from '../../store/operations.ts';
 import type { EntityManager, Orm } from '../../store/orm.ts';
 import { findPhoneNumbers } from '../../store/phone-numbers.ts';
-import { sqlIn } from '../../store/sql.ts';
+import { findDatabaseNow } from '../../store/sql.ts';
 import { findTenantSettings } from '../../store/tenant-settings.ts';
 import { countUserDataByKind } from '../../store/user-data.ts';
 import { countOtherAdmins, findUsersByIds, type UserRecord } from '../../store/users.ts';
@@ -487,7 +487,7 @@ async function previewOperation(em: EntityManager, operator: Operator, request: 
   let dataCounts = new Map<string, Record<string, number>>();
   let numbers = new Map<string, string>();
   let devices = new Map<string, DeviceRecord[]>();
-  const now = await databaseNow(em);
+  const now = await findDatabaseNow(em);
   if (plan) {
     const ids = users.map((u) => u.id);
     dataCounts = await countUserDataByKind(em, operator.tenantId, ids);
@@ -557,8 +557,3 @@ const ACTION_LINES: Record<OperatorAction, string> = {
   deprovision: 'Deprovision: cut off every access at once (sessions, device tokens, set-password links)',
 };
 
-/** The database clock: device check-ins are stamped with it, so the online window compares like with like. */
-async function databaseNow(em: EntityManager): Promise<Date> {
-  const [row] = await sqlIn(em)<{ now: Date }>(`select now() as now`);
-  return new Date(row!.now);
-}

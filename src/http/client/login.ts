@@ -86,14 +86,7 @@ export function loginRoutes(
           ? await upsertDevice(tx, { tenantId: candidate.tenantId, userId: candidate.id, clientId: body.device.id, kind: body.device.kind, name: body.device.name ?? null })
           : null;
         // One live token per device: signing in again on it replaces the old one.
-        if (device) {
-          await tx.getConnection().execute(
-            `update api_tokens set revoked_at = now() where device_id = ? and kind = 'device' and revoked_at is null`,
-            [device.id],
-            'run',
-            tx.getTransactionContext(),
-          );
-        }
+        if (device) await revokeTokensOfDevice(tx, device.id);
         const { token } = insertApiToken(tx, {
           tenantId: candidate.tenantId,
           kind: 'device',

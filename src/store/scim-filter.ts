@@ -1,20 +1,44 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { SCIM_ACTIVE_STATUSES } from '../lifecycle/statuses.ts';
-import { invalidFilter, parseFilter, type CompareOp, type FilterNode, type FilterValue } from './filter.ts';
-import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, TURNOVER_USER } from './schemas.ts';
+import { isUuid, sqlIn, type SqlFragment } from './sql.ts';
 
 /**
- * SCIM filters to SQL: a parsed filter (filter.ts) becomes a WHERE fragment with `?` parameters
- * over the columns of `users u` or `groups g`, so the database filters and pages, with its indexes
- * (`lower(user_name)`, `external_id`, ...), and no user is loaded to be filtered in memory.
+ * SCIM filters to SQL: a parsed filter (src/scim/filter.ts) becomes a WHERE fragment with `?`
+ * parameters over the columns of `users u` or `groups g`, so the database filters and pages, with
+ * its indexes (`lower(user_name)`, `external_id`, ...), and no user is loaded to be filtered in
+ * memory.
  *
  * A comparison on a missing value is NULL, which WHERE, `and` and `or` treat as false; `not` and
  * `ne` negate with `is not true`, so a user without a title matches `not (title eq "x")` and
  * `title ne "x"`. Leaves stay bare column comparisons (no coalesce around them) so PostgreSQL can
  * use the indexes: `lower(user_name) = lower($1)` is Okta's lookup on (tenant_id, lower(user_name)).
  */
-export interface SqlFragment {
-  sql: string;
-  params: unknown[];
+export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
+export type FilterValue = string | number | boolean | null;
+
+/** A SCIM filter expression (RFC 7644 §3.4.2.2) as src/scim/filter.ts parses it. */
+export type FilterNode =
+  | { kind: 'and' | 'or'; left: FilterNode; right: FilterNode }
+  | { kind: 'not'; node: FilterNode }
+  /** `raw`: the text of an unquoted value, so `externalId eq 0042` compares as the string "0042". */
+  | { kind: 'compare'; path: string; op: CompareOp; value: FilterValue; raw?: string }
+  | { kind: 'present'; path: string }
+  /** `emails[type eq "work"]`, and `emails[type eq "work"].value eq "x"` as that filter AND the comparison. */
+  | { kind: 'valuePath'; path: string; filter: FilterNode };
+
+/** A parsed filter and how its attribute paths are named: SCIM's schema URNs are SCIM's to know. */
+export interface ScimFilter {
+  tree: FilterNode;
+  /**
+   * An attribute path as the columns below are keyed: lower case, a schema URN prefix replaced by
+   * its short name (`urn:...:enterprise:2.0:User:employeeNumber` -> `enterprise:employeenumber`).
+   */
+  attributeKey(path: string): string;
+}
+
+/** A filter this store cannot translate (an unknown attribute, an operator its type does not take). */
+export class UnsupportedFilter extends Error {
+  override readonly name = 'UnsupportedFilter';
 }
 
 type Column =
@@ -28,8 +52,8 @@ type Column =
   /** Group members: rows of group_memberships. */
   | { type: 'members' };
 
-export interface FilterTarget {
-  /** Attribute path (lower case, schema URN prefix replaced by its short name) to column. */
+interface FilterTarget {
+  /** Attribute key (ScimFilter.attributeKey) to column. */
   columns: Record<string, Column>;
   /** The table alias the fragments refer to. */
   alias: string;
@@ -45,7 +69,7 @@ const ENTRY_COLUMNS: Record<string, Column> = {
 
 const ACTIVE_SQL = `(u.status in (${SCIM_ACTIVE_STATUSES.map((s) => `'${s}'`).join(', ')}) and u.idp_active)`;
 
-export const USER_FILTER_TARGET: FilterTarget = {
+const USERS: FilterTarget = {
   alias: 'u',
   columns: {
     id: { type: 'uuid', sql: 'u.id' },
@@ -74,7 +98,7 @@ export const USER_FILTER_TARGET: FilterTarget = {
   },
 };
 
-export const GROUP_FILTER_TARGET: FilterTarget = {
+const GROUPS: FilterTarget = {
   alias: 'g',
   columns: {
     id: { type: 'uuid', sql: 'g.id' },
@@ -87,69 +111,56 @@ export const GROUP_FILTER_TARGET: FilterTarget = {
   },
 };
 
-const SCHEMA_PREFIXES: Array<[string, string]> = [
-  [CORE_USER.toLowerCase() + ':', ''],
-  [CORE_GROUP.toLowerCase() + ':', ''],
-  [ENTERPRISE_USER.toLowerCase() + ':', 'enterprise:'],
-  [TURNOVER_USER.toLowerCase() + ':', 'turnover:'],
-];
-
-/** `urn:...:enterprise:2.0:User:employeeNumber` -> `enterprise:employeenumber`; attribute names are case-insensitive. */
-export function attributeKey(path: string): string {
-  const lower = path.toLowerCase();
-  for (const [prefix, short] of SCHEMA_PREFIXES) {
-    if (lower.startsWith(prefix)) return short + lower.slice(prefix.length);
-  }
-  return lower;
+/**
+ * The WHERE fragment for `filter` over `users u` or `groups g`; UnsupportedFilter for anything it
+ * cannot translate. Exported for the unit tests; the finders below are its callers.
+ */
+export function scimFilterSql(filter: ScimFilter, table: 'users' | 'groups'): SqlFragment {
+  const target = table === 'users' ? USERS : GROUPS;
+  return translate(filter.tree, target.columns, target.alias, filter.attributeKey);
 }
 
-/** Resource ids are UUIDs. */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+type KeyOf = ScimFilter['attributeKey'];
 
-/** Parses `expression` and translates it for `target`; 400 invalidFilter for anything unsupported. */
-export function filterToSql(expression: string, target: FilterTarget): SqlFragment {
-  return translate(parseFilter(expression), target.columns, target.alias);
-}
-
-function translate(node: FilterNode, columns: Record<string, Column>, alias: string): SqlFragment {
+function translate(node: FilterNode, columns: Record<string, Column>, alias: string, key: KeyOf): SqlFragment {
   switch (node.kind) {
     case 'and':
     case 'or': {
-      const left = translate(node.left, columns, alias);
-      const right = translate(node.right, columns, alias);
+      const left = translate(node.left, columns, alias, key);
+      const right = translate(node.right, columns, alias, key);
       return { sql: `(${left.sql} ${node.kind} ${right.sql})`, params: [...left.params, ...right.params] };
     }
     case 'not': {
-      const inner = translate(node.node, columns, alias);
+      const inner = translate(node.node, columns, alias, key);
       return { sql: `((${inner.sql}) is not true)`, params: inner.params };
     }
     case 'valuePath': {
-      const column = lookup(columns, node.path);
+      const column = lookup(columns, node.path, key);
       if (column.type === 'multi') {
-        const inner = translate(node.filter, ENTRY_COLUMNS, 'e');
+        const inner = translate(node.filter, ENTRY_COLUMNS, 'e', key);
         return { sql: `exists (select 1 from jsonb_array_elements(${column.sql}) e where ${inner.sql})`, params: inner.params };
       }
-      if (column.type === 'members') return members(node.filter, alias);
-      throw invalidFilter(`'${node.path}' is not a multi-valued attribute.`);
+      if (column.type === 'members') return members(node.filter, alias, key);
+      throw new UnsupportedFilter(`'${node.path}' is not a multi-valued attribute.`);
     }
     case 'present':
     case 'compare': {
       const [head, ...rest] = node.path.split('.');
       const sub = rest.join('.');
       // `emails.value eq "x"`, `emails co "x"`: a comparison on any entry of a multi-valued attribute.
-      const whole = columns[attributeKey(node.path)];
-      const parent = columns[attributeKey(head!)];
+      const whole = columns[key(node.path)];
+      const parent = columns[key(head!)];
       if (!whole && parent?.type === 'multi' && sub) {
-        return translate({ kind: 'valuePath', path: head!, filter: { ...node, path: sub } }, columns, alias);
+        return translate({ kind: 'valuePath', path: head!, filter: { ...node, path: sub } }, columns, alias, key);
       }
-      const column = lookup(columns, node.path);
+      const column = lookup(columns, node.path, key);
       if (column.type === 'multi') {
         if (node.kind === 'present') return { sql: `(jsonb_array_length(${column.sql}) > 0)`, params: [] };
-        return translate({ kind: 'valuePath', path: node.path, filter: { ...node, path: 'value' } }, columns, alias);
+        return translate({ kind: 'valuePath', path: node.path, filter: { ...node, path: 'value' } }, columns, alias, key);
       }
       if (column.type === 'members') {
         if (node.kind === 'present') return { sql: `exists (select 1 from group_memberships m where m.group_id = ${alias}.id)`, params: [] };
-        return members({ ...node, path: 'value' }, alias);
+        return members({ ...node, path: 'value' }, alias, key);
       }
       if (node.kind === 'present') return present(column);
       return compare(column, node.op, node.value, node.raw, node.path);
@@ -157,15 +168,15 @@ function translate(node: FilterNode, columns: Record<string, Column>, alias: str
   }
 }
 
-function lookup(columns: Record<string, Column>, path: string): Column {
-  const column = columns[attributeKey(path)];
-  if (!column) throw invalidFilter(`Filtering on '${path}' is not supported.`);
+function lookup(columns: Record<string, Column>, path: string, key: KeyOf): Column {
+  const column = columns[key(path)];
+  if (!column) throw new UnsupportedFilter(`Filtering on '${path}' is not supported.`);
   return column;
 }
 
 /** A filter on a group's members: only `value` (the user id) is stored. */
-function members(filter: FilterNode, alias: string): SqlFragment {
-  const inner = translate(filter, { value: { type: 'uuid', sql: 'm.user_id' } }, 'm');
+function members(filter: FilterNode, alias: string, key: KeyOf): SqlFragment {
+  const inner = translate(filter, { value: { type: 'uuid', sql: 'm.user_id' } }, 'm', key);
   return { sql: `exists (select 1 from group_memberships m where m.group_id = ${alias}.id and ${inner.sql})`, params: inner.params };
 }
 
@@ -183,26 +194,26 @@ function compare(column: Exclude<Column, { type: 'multi' | 'members' }>, op: Com
   }
   if (value === null) {
     // `eq null` is RFC 7644's way of asking for an absent value.
-    if (op !== 'eq') throw invalidFilter(`'${op} null' is not a comparison (on '${path}').`);
+    if (op !== 'eq') throw new UnsupportedFilter(`'${op} null' is not a comparison (on '${path}').`);
     const p = present(column);
     return { sql: `((${p.sql}) is not true)`, params: [] };
   }
   switch (column.type) {
     case 'boolean': {
       const bool = typeof value === 'boolean' ? value : typeof value === 'string' && /^(true|false)$/i.test(value) ? value.toLowerCase() === 'true' : null;
-      if (bool === null || op !== 'eq') throw invalidFilter(`'${path}' is a boolean: only 'eq true|false', 'ne' and 'pr' apply.`);
+      if (bool === null || op !== 'eq') throw new UnsupportedFilter(`'${path}' is a boolean: only 'eq true|false', 'ne' and 'pr' apply.`);
       return { sql: `(${column.sql} = ?)`, params: [bool] };
     }
     case 'date': {
       const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : null;
-      if (!date || Number.isNaN(date.getTime())) throw invalidFilter(`'${path}' is a dateTime: compare it with an ISO 8601 date.`);
-      if (op === 'co' || op === 'sw' || op === 'ew') throw invalidFilter(`'${op}' does not apply to the dateTime '${path}'.`);
+      if (!date || Number.isNaN(date.getTime())) throw new UnsupportedFilter(`'${path}' is a dateTime: compare it with an ISO 8601 date.`);
+      if (op === 'co' || op === 'sw' || op === 'ew') throw new UnsupportedFilter(`'${op}' does not apply to the dateTime '${path}'.`);
       return { sql: `(${column.sql} ${SQL_OPS[op]} ?::timestamptz)`, params: [date.toISOString()] };
     }
     case 'uuid': {
       const text = stringValue(value, raw, path);
       // Ids are UUIDs: an exact match uses the key's index; anything else cannot match.
-      if (op === 'eq') return UUID.test(text) ? { sql: `(${column.sql} = ?::uuid)`, params: [text.toLowerCase()] } : { sql: 'false', params: [] };
+      if (op === 'eq') return isUuid(text) ? { sql: `(${column.sql} = ?::uuid)`, params: [text.toLowerCase()] } : { sql: 'false', params: [] };
       return textCompare(`${column.sql}::text`, false, op, text);
     }
     case 'string':
@@ -213,7 +224,7 @@ function compare(column: Exclude<Column, { type: 'multi' | 'members' }>, op: Com
 function stringValue(value: FilterValue, raw: string | undefined, path: string): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return raw ?? String(value);
-  throw invalidFilter(`'${path}' is a string: compare it with a string.`);
+  throw new UnsupportedFilter(`'${path}' is a string: compare it with a string.`);
 }
 
 function textCompare(sql: string, caseExact: boolean, op: Exclude<CompareOp, 'ne'>, value: string): SqlFragment {
@@ -239,4 +250,38 @@ function textCompare(sql: string, caseExact: boolean, op: Exclude<CompareOp, 'ne
 /** LIKE's own wildcards in a value are literal characters (backslash is PostgreSQL's default escape). */
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** A page of a SCIM list (RFC 7644 §3.4.2.4): 1-based `startIndex`, `count` of 0 or more. */
+export interface ScimPage {
+  startIndex: number;
+  count: number;
+}
+
+/**
+ * One page of a SCIM list over `users u` or `groups g`: the rows that meet `where` and `filter`,
+ * in id order (unique, so pages never overlap or skip), and the exact total, in one round trip:
+ * `count(*) over ()` rides on the page's rows; only a page past the end (or count=0) needs a
+ * second query for the total.
+ */
+export async function findScimPage(
+  em: EntityManager,
+  table: 'users' | 'groups',
+  list: { columns: string; where: SqlFragment; filter: ScimFilter | undefined; page: ScimPage },
+): Promise<{ rows: Array<Record<string, unknown>>; total: number }> {
+  const alias = table === 'users' ? USERS.alias : GROUPS.alias;
+  const filter = list.filter === undefined ? { sql: 'true', params: [] } : scimFilterSql(list.filter, table);
+  const from = `from ${table} ${alias} where ${list.where.sql} and ${filter.sql}`;
+  const params = [...list.where.params, ...filter.params];
+  const sql = sqlIn(em);
+  const rows =
+    list.page.count > 0
+      ? await sql<Record<string, unknown> & { total: string }>(`select ${list.columns}, count(*) over () as total ${from} order by ${alias}.id limit ? offset ?`, [
+          ...params,
+          list.page.count,
+          list.page.startIndex - 1,
+        ])
+      : [];
+  const total = rows.length ? Number(rows[0]!.total) : Number((await sql<{ total: string }>(`select count(*) as total ${from}`, params))[0]!.total);
+  return { rows: rows.map(({ total: _total, ...row }) => row), total };
 }

@@ -1,6 +1,6 @@
 import { TaskSchema } from '../src/store/entities/index.ts';
 import { runLifecycleEvent } from './lifecycle-event.ts';
-import type { TaskProcessor } from './types.ts';
+import type { TaskProcessor } from '../src/queue/processor.ts';
 
 /**
  * Cut a leaver off at once: disable or ban per the tenant policy, revoke every session, device

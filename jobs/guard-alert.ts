@@ -1,11 +1,11 @@
 import { UnrecoverableError } from 'bullmq';
 import { guardAlertMessage } from '../src/mail/messages.ts';
 import { sqlIn } from '../src/store/sql.ts';
-import type { TaskProcessor } from './types.ts';
+import type { TaskProcessor } from '../src/queue/processor.ts';
 
 /**
- * E-mails a tenant's admins that the mass-deprovision guard holds IdP work (issue 7: log line,
- * metric, e-mail, console banner). One alert task is live per tenant at a time and waits a little
+ * E-mails a tenant's admins that the mass-deprovision guard holds IdP work (one of the guard's
+ * four signals: log line, metric, e-mail, console banner). One alert task is live per tenant at a time and waits a little
  * (see src/scim/idp-events.ts), so a burst becomes one e-mail with the count. Sent at most once per
  * task: the send is recorded on the row before the job completes, as welcome e-mails are.
  */

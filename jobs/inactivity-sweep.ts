@@ -2,7 +2,7 @@ import type { Policy } from '../src/lifecycle/policy.ts';
 import { STORED_USER_STATUSES, type StoredUserStatus } from '../src/lifecycle/statuses.ts';
 import { transition } from '../src/lifecycle/transition.ts';
 import { loadPolicy } from '../src/store/user-lifecycle.ts';
-import type { TaskProcessor } from './types.ts';
+import type { TaskProcessor } from '../src/queue/processor.ts';
 
 /**
  * Which statuses the sweep moves, and where to, read off the one transition function rather than

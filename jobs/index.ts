@@ -11,7 +11,7 @@ import { recycleProcessor } from './recycle.ts';
 import { resetProcessor } from './reset.ts';
 import { unbanProcessor } from './unban.ts';
 import { unlockProcessor } from './unlock.ts';
-import type { TaskProcessors } from './types.ts';
+import type { TaskProcessors } from '../src/queue/processor.ts';
 import { welcomeEmailProcessor } from './welcome-email.ts';
 
 /** Every processor, by task type. A task whose type has none fails at once, visibly. */

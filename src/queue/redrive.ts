@@ -1,10 +1,9 @@
 import type { Job, Queue } from 'bullmq';
-import type { JobData } from '../../jobs/registry.ts';
 import type { TaskState, TaskType } from '../lifecycle/tasks.ts';
 import { insertAuditEntry } from '../store/audit.ts';
 import type { EntityManager, Orm } from '../store/orm.ts';
 import { sqlIn } from '../store/sql.ts';
-import { jobFor, type TaskQueues } from './task-queues.ts';
+import { jobFor, type JobData, type TaskQueues } from './task-queues.ts';
 
 /**
  * Operator actions on one task (the admin API's `POST /admin/tasks/:id/retry` and

@@ -1,6 +1,6 @@
 import { applyLifecycleEvent } from '../store/user-lifecycle.ts';
 import { pgArray, sqlIn } from '../store/sql.ts';
-import type { TaskPayloads } from '../../jobs/registry.ts';
+import type { TaskPayloads } from '../lifecycle/tasks.ts';
 import { activeUsersWorthCounting, guardHolds } from '../lifecycle/deprovision-guard.ts';
 import type { Policy } from '../lifecycle/policy.ts';
 import { deprovisionGuardTrips } from '../metrics.ts';

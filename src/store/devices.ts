@@ -1,6 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { APP_DEVICE_KINDS } from '../lifecycle/pending-data.ts';
 import type { Device, DeviceKind } from './entities/index.ts';
 import { sqlIn } from './sql.ts';
+
+// The rules name the app device kinds without knowing the table: they must be kinds it has.
+APP_DEVICE_KINDS satisfies readonly DeviceKind[];
 
 /** A user's devices: apps that check in, and soft and desk phones (device lines). */
 export type DeviceRecord = Omit<Device, 'tenantId'>;
@@ -51,6 +55,12 @@ export async function recordDeviceCheckin(em: EntityManager, deviceId: string, p
     [pendingItems, deviceId],
   );
   return row ? { clearHistory: row.clear_history } : null;
+}
+
+/** The database clock: device check-ins are stamped with it, so an online window compares like with like. */
+export async function findDatabaseNow(em: EntityManager): Promise<Date> {
+  const [row] = await sqlIn(em)<{ now: Date | string }>(`select now() as now`);
+  return new Date(row!.now);
 }
 
 /** Raw rows carry timestamps as text; the rules (pending-data.ts) compare Dates. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { TaskPayloads } from '../../jobs/registry.ts';
+import type { TaskPayloads } from '../lifecycle/tasks.ts';
 import { LAST_ADMIN_REFUSAL, guardsLastAdmin, removesLastAdmin, takesAwayAdmin, type LastAdminRefusal } from '../lifecycle/last-admin.ts';
 import { resolvePolicy, type Policy } from '../lifecycle/policy.ts';
 import type { DisabledBy, StoredUserStatus, UserRole } from '../lifecycle/statuses.ts';
@@ -199,7 +199,7 @@ export interface CreateUserInput {
   active?: boolean;
   /** Hash of a password the creator set (SCIM `password`); never the plain value. */
   passwordHash?: string;
-  /** Admin: default true (seed 004). SCIM: tenant policy `sendWelcomeOnScimCreate` when unset. */
+  /** Admin: default true. SCIM: tenant policy `sendWelcomeOnScimCreate` when unset. */
   sendWelcome?: boolean;
   policy?: Policy;
   details?: Record<string, unknown>;

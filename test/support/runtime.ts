@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import type { TaskPayloads } from '../../jobs/registry.ts';
-import type { TaskProcessors } from '../../jobs/types.ts';
+import type { TaskPayloads } from '../../src/lifecycle/tasks.ts';
+import type { TaskProcessors } from '../../src/queue/processor.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { TaskType } from '../../src/lifecycle/tasks.ts';
 import { createLogger, type Logger } from '../../src/log.ts';

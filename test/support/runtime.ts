@@ -71,9 +71,9 @@ export function useTestRuntime(options: {
         await em.flush();
         return user;
       },
-      async createTask(type, userId, payload = {} as never, extra = {}) {
+      async createTask(type, userId, payload, extra = {}) {
         const em = runtime.orm.em.fork();
-        const task = em.create(TaskSchema, { tenantId, type, userId, payload: payload as Record<string, unknown>, actor: 'test', ...extra });
+        const task = em.create(TaskSchema, { tenantId, type, userId, payload: payload ?? {}, actor: 'test', ...extra });
         await em.flush();
         return task.id;
       },

@@ -13,7 +13,9 @@ import { transition, type LifecycleEvent, type LifecycleUser } from './transitio
  * Adding an action: its entry here; when it needs a task type of its own, that type in tasks.ts
  * (payload schema, queue and retries), its processor in jobs/ (listed in jobs/index.ts), and a
  * migration that adds the type to the tasks table's check constraint; a rule of its own is an
- * event in transition.ts.
+ * event in transition.ts. The compiler asks for each of these but the migration. The admin API
+ * (request schema and OpenAPI, dry run, allowedActions, GET /actions) and the console's bulk
+ * dialog follow from the entry; an action with options of its own also needs its form there.
  */
 
 /**

@@ -87,9 +87,20 @@ const newPerson = z
       "The seat's new person. A login derived from the email follows them: it becomes this email, or when there is none or it is another user's login, `first.last` (then `first.last.2` to `.9`), else stays the reset placeholder `seat-<id>`. A login an operator or the identity provider chose stays as it is.",
   });
 
+type NewPerson = z.output<typeof newPerson>;
+
+/** Each request's people by lower-cased user id, indexed once (a recycle may name 10,000). */
+const peopleIndex = new WeakMap<Record<string, NewPerson>, Map<string, NewPerson>>();
+
 /** The new person named for a user (ids compared case-insensitively; the request names one for every selected user). */
-function personFor<P>(users: Record<string, P>, userId: string): P {
-  return Object.entries(users).find(([id]) => id.toLowerCase() === userId)![1];
+function personFor(users: Record<string, NewPerson>, userId: string): NewPerson {
+  let index = peopleIndex.get(users);
+  if (!index) {
+    index = new Map();
+    for (const [id, person] of Object.entries(users)) if (!index.has(id.toLowerCase())) index.set(id.toLowerCase(), person);
+    peopleIndex.set(users, index);
+  }
+  return index.get(userId.toLowerCase())!;
 }
 
 const TABLE = {

@@ -325,9 +325,19 @@ function probeEvent<A extends OperatorAction>(action: A): LifecycleEvent {
  * may still refuse for the tenant as a whole (the last admin) is the request's to say.
  */
 export function allowedActions(user: LifecycleUser, policy: Policy): OperatorAction[] {
-  return OPERATOR_ACTIONS.filter((action) => {
-    const result = transition(user, probeEvent(action), policy);
-    if (!result.ok) return false;
-    return ACTIONS[action].purpose === 'status' ? result.status !== user.status : result.effects.length > 0;
-  });
+  // A page of users is mostly alike: users equal in every field the rules read are decided once per policy.
+  let decided = decidedUnder.get(policy);
+  if (!decided) decidedUnder.set(policy, (decided = new Map()));
+  const key = `${user.status}|${user.disabledBy}|${user.failedLoginCount}|${user.hasPassword}|${user.derivedLogin ? 'derived' : ''}`;
+  let actions = decided.get(key);
+  if (!actions) {
+    actions = OPERATOR_ACTIONS.filter((action) => {
+      const result = transition(user, probeEvent(action), policy);
+      if (!result.ok) return false;
+      return ACTIONS[action].purpose === 'status' ? result.status !== user.status : result.effects.length > 0;
+    });
+    decided.set(key, actions);
+  }
+  return [...actions];
 }
+const decidedUnder = new WeakMap<Policy, Map<string, OperatorAction[]>>();

@@ -1,7 +1,7 @@
 import { insertTasks } from '../src/store/tasks.ts';
 import { runLifecycleEvent } from './lifecycle-event.ts';
-import type { TaskPayloads } from './registry.ts';
-import type { TaskProcessor } from './types.ts';
+import type { TaskPayloads } from '../src/lifecycle/tasks.ts';
+import type { TaskProcessor } from '../src/queue/processor.ts';
 
 /**
  * Cut a leaver off at once: disable or ban per the tenant policy, revoke every session, device

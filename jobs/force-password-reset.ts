@@ -1,5 +1,5 @@
 import { runLifecycleEvent } from './lifecycle-event.ts';
-import type { TaskProcessor } from './types.ts';
+import type { TaskProcessor } from '../src/queue/processor.ts';
 
 /**
  * Clears the password, moves the user to password_required and revokes sessions, device tokens and

@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import { guardAlertMessage } from '../src/mail/messages.ts';
 import { findGuardAlertFacts } from '../src/store/deprovision-guard.ts';
 import { recordMailSent } from '../src/store/tasks.ts';
-import type { TaskProcessor } from './types.ts';
+import type { TaskProcessor } from '../src/queue/processor.ts';
 
 /**
  * E-mails a tenant's admins that the mass-deprovision guard holds IdP work (besides its log line,

@@ -1,5 +1,5 @@
 import { applyLifecycleEventToIdleUsers, loadPolicy } from '../src/store/user-lifecycle.ts';
-import type { TaskProcessor } from './types.ts';
+import type { TaskProcessor } from '../src/queue/processor.ts';
 
 /**
  * Marks every user of the tenant with no check-in, sign-in or status change for `inactivityDays`

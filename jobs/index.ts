@@ -11,11 +11,12 @@ import { recycleProcessor } from './recycle.ts';
 import { resetProcessor } from './reset.ts';
 import { unbanProcessor } from './unban.ts';
 import { unlockProcessor } from './unlock.ts';
-import type { TaskProcessors } from './types.ts';
+import type { TaskType } from '../src/lifecycle/tasks.ts';
+import type { TaskProcessor } from '../src/queue/processor.ts';
 import { welcomeEmailProcessor } from './welcome-email.ts';
 
-/** Every processor, by task type. A task whose type has none fails at once, visibly. */
-export const PROCESSORS: TaskProcessors = {
+/** Every processor, by task type: a task type without one does not compile. */
+export const PROCESSORS: { readonly [T in TaskType]: TaskProcessor<T> } = {
   deprovision: deprovisionProcessor,
   ban: banProcessor,
   unban: unbanProcessor,

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { LifecycleEvent } from '../src/lifecycle/transition.ts';
 import { applyLifecycleEvent, type LockedUserRow } from '../src/store/user-lifecycle.ts';
-import type { TaskContext, TaskOutcome } from './types.ts';
+import type { TaskContext, TaskOutcome } from '../src/queue/processor.ts';
 import type { TaskType } from '../src/lifecycle/tasks.ts';
 
 /**

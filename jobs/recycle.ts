@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { LifecycleEvent } from '../src/lifecycle/transition.ts';
 import { runLifecycleEvent } from './lifecycle-event.ts';
-import type { TaskProcessor } from './types.ts';
+import type { TaskProcessor } from '../src/queue/processor.ts';
 
 /**
  * Give a reset seat to a new person (DESIGN.md §2): new first and last name, email, status

@@ -6,7 +6,7 @@ import { insertAuditEntry } from '../src/store/audit.ts';
 import { lockTaskUsers } from '../src/store/task-users.ts';
 import { runLifecycleEvent } from './lifecycle-event.ts';
 import { recycleEvent } from './recycle.ts';
-import type { TaskContext, TaskOutcome, TaskProcessor } from './types.ts';
+import type { TaskContext, TaskOutcome, TaskProcessor } from '../src/queue/processor.ts';
 
 /**
  * Reset a seat (DESIGN.md §2): clear exactly the selected data, keep the extension, status

@@ -5,7 +5,7 @@ import { findPasswordLinkRecipient } from '../src/store/mail-recipients.ts';
 import { expirePasswordLink, issuePasswordLink } from '../src/store/password-links.ts';
 import { recordMailSent } from '../src/store/tasks.ts';
 import { applyLifecycleEvent, loadPolicy } from '../src/store/user-lifecycle.ts';
-import type { TaskProcessor } from './types.ts';
+import type { TaskProcessor } from '../src/queue/processor.ts';
 
 /** What the task row records once the email is handed to the mail server. */
 export interface PasswordLinkMailSent {

@@ -1,7 +1,7 @@
 import type { Policy } from './policy.ts';
 
 /**
- * The mass-deprovision guard (DESIGN.md §2, issue 7). A misconfigured IdP scoping rule or HR
+ * The mass-deprovision guard (DESIGN.md §2). A misconfigured IdP scoping rule or HR
  * export can deactivate or delete a whole company in minutes; past the tenant's limit within its
  * window, the effects of further IdP-driven deactivations and deletions wait as `held` tasks for
  * an admin's approval. The IdP is still answered as it expects (its requested state is recorded).

@@ -28,21 +28,24 @@
  * Every answer carries the per-device report and the total pending count, so an operator sees
  * what is at stake before skipping.
  */
-import type { DeviceKind } from '../store/entities/device.ts';
-
 /** A device that has not checked in for longer than this is offline. */
 export const DEVICE_ONLINE_WINDOW_MS = 5 * 60_000;
 /** First wait for an online device still uploading; doubles with each attempt. */
 export const PENDING_DATA_INITIAL_RETRY_MS = 5_000;
 /** The longest wait between two looks at a device still uploading. */
 export const PENDING_DATA_MAX_RETRY_MS = 5 * 60_000;
-/** Kinds that run the app and hold data until they upload it. */
-export const APP_DEVICE_KINDS: readonly DeviceKind[] = Object.freeze(['mobile_app', 'desktop_app']);
+/**
+ * Kinds of device that run the app and hold data until they upload it. A device's kind is the
+ * device row's (the devices table declares every kind, and the store checks that these are two of
+ * them); the decision only asks whether a device is of one of these.
+ */
+export const APP_DEVICE_KINDS = Object.freeze(['mobile_app', 'desktop_app'] as const);
+const APP_KINDS: ReadonlySet<string> = new Set(APP_DEVICE_KINDS);
 
 /** What the decision reads of a device (a Device row fits). */
 export interface PendingDataDevice {
   readonly id: string;
-  readonly kind: DeviceKind;
+  readonly kind: string;
   readonly name?: string | null;
   /** Records waiting on the device as of its last check-in. */
   readonly pendingItems: number;
@@ -55,7 +58,7 @@ export type AppDeviceState = 'online' | 'offline' | 'removed';
 /** One app device as the operator sees it; JSON-ready (it goes into task results and audit). */
 export interface AppDeviceReport {
   id: string;
-  kind: DeviceKind;
+  kind: string;
   name: string | null;
   state: AppDeviceState;
   pendingItems: number;
@@ -89,7 +92,7 @@ export function decidePendingData(
   options: PendingDataOptions = {},
 ): PendingDataDecision {
   const windowMs = options.onlineWindowMs ?? DEVICE_ONLINE_WINDOW_MS;
-  const reports = devices.filter((d) => APP_DEVICE_KINDS.includes(d.kind)).map((d) => describeDevice(d, now, windowMs));
+  const reports = devices.filter((d) => APP_KINDS.has(d.kind)).map((d) => describeDevice(d, now, windowMs));
   const report: Report = { pendingItems: reports.reduce((sum, d) => sum + d.pendingItems, 0), devices: reports };
 
   if (reports.some((d) => d.blocking)) return { decision: 'needs_decision', reason: 'unable_to_retrieve', ...report };

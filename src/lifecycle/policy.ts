@@ -23,6 +23,11 @@ export const resetOptionsSchema = z
   .strict();
 export type ResetOptions = z.infer<typeof resetOptionsSchema>;
 
+/** Reset options as asked for (an operation, a task): each one left out takes the tenant's default. */
+export const requestedResetOptionsSchema = z.object(
+  Object.fromEntries(RESET_OPTION_KEYS.map((k) => [k, z.boolean().optional()])) as { [K in ResetOptionKey]: z.ZodOptional<z.ZodBoolean> },
+);
+
 export const policySchema = z
   .object({
     inactivityDays: z.number().int().min(1).max(3650).default(30),

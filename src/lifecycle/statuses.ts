@@ -41,7 +41,7 @@ export const SCIM_ACTIVE_STATUSES: readonly StoredUserStatus[] = ['active', 'ina
 export const DISABLED_BY = ['idp', 'operator'] as const;
 export type DisabledBy = (typeof DISABLED_BY)[number];
 
-/** The roles of seed 003; the last two may operate the console and the admin API. */
+/** The roles (the scopes operators know from their portal); the last two may operate the console and the admin API. */
 export const USER_ROLES = [
   'basic_user',
   'call_center_agent',

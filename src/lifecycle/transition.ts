@@ -231,6 +231,14 @@ export interface TransitionRefusal {
 }
 export type TransitionResult = TransitionOk | TransitionRefusal;
 
+/**
+ * Whether the result tells the user's devices to clear their message history: a check-in's answer
+ * then says `clearHistory: true` (a disabled user, a deleted one left deleted).
+ */
+export function clearsHistory(result: TransitionOk): boolean {
+  return result.effects.some((e) => e.type === 'clear_history_on_devices');
+}
+
 /** SCIM `active` for a status: true for active, inactive and password_required. */
 export function scimActive(status: StoredUserStatus): boolean {
   return SCIM_ACTIVE_STATUSES.includes(status);
@@ -246,7 +254,7 @@ const SET_PASSWORD = effect('set_password');
 const PURGE = effect('purge_personal_data');
 const SEND_WELCOME = effect('send_welcome_email');
 const SEND_RECOVERY = effect('send_recovery_email');
-/** Deprovision revokes everything and tells devices to clear their history (issue 4). */
+/** Deprovision revokes everything and tells devices to clear their history: a leaver is cut off at once. */
 const CUT_OFF: Effect[] = [REVOKE_SESSIONS, REVOKE_DEVICE_TOKENS, REVOKE_PASSWORD_LINKS, CLEAR_HISTORY];
 
 export function transition(user: LifecycleUser | null, event: LifecycleEvent, policy: Policy): TransitionResult {
@@ -418,11 +426,21 @@ function scimDelete(user: LifecycleUser, policy: Policy): TransitionResult {
   }
 }
 
+/**
+ * Whether an IdP's DELETE erases the user under this policy (onScimDelete permanent_delete). The
+ * rule is scimDelete's; the SCIM layer asks here because an erasure, which cannot be undone, runs
+ * as a purge task (retried, visible to operators) instead of inside the SCIM request.
+ */
+export function scimDeleteErases(policy: Policy): boolean {
+  const result = scimDelete({ status: 'active', disabledBy: null, failedLoginCount: 0, hasPassword: true }, policy);
+  return result.ok && result.effects.some((e) => e.type === 'purge_personal_data');
+}
+
 function create(event: Extract<LifecycleEvent, { type: 'create' }>, policy: Policy): TransitionResult {
   const disabledBy: DisabledBy = event.source === 'scim' ? 'idp' : 'operator';
   const status: StoredUserStatus =
     event.active === false ? 'disabled' : event.withPassword ? 'active' : 'password_required';
-  // Admin-created users get the welcome email unless asked not to (seed 004); SCIM ones per policy.
+  // Admin-created users get the welcome email unless asked not to; SCIM ones per policy.
   const welcome =
     status === 'password_required' &&
     (event.sendWelcome ?? (event.source === 'scim' ? policy.sendWelcomeOnScimCreate : true));
@@ -439,7 +457,7 @@ function create(event: Extract<LifecycleEvent, { type: 'create' }>, policy: Poli
   };
 }
 
-/** A device of a deleted user checked in: the tenant's reconnection mode decides (seed 001). */
+/** A device of a deleted user checked in: the tenant's reconnection mode decides. */
 function reconnect(user: LifecycleUser, policy: Policy): TransitionResult {
   switch (policy.reconnectionMode) {
     case 'leave_deleted':

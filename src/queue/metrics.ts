@@ -1,4 +1,4 @@
-import { QUEUE_NAMES, TASK_DEFINITIONS, type QueueName } from '../../jobs/registry.ts';
+import { QUEUE_NAMES, TASK_DEFINITIONS, type QueueName, type TaskType } from '../lifecycle/tasks.ts';
 import { oldestWaitingSeconds, queueDepth } from '../metrics.ts';
 import type { Orm } from '../store/orm.ts';
 import { findOldestDueTaskAges } from '../store/tasks.ts';

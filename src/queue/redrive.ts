@@ -1,11 +1,10 @@
 import type { Job, Queue } from 'bullmq';
-import type { JobData } from '../../jobs/registry.ts';
-import type { TaskState } from '../lifecycle/tasks.ts';
+import type { TaskState, TaskType } from '../lifecycle/tasks.ts';
 import { insertAuditEntries } from '../store/audit.ts';
 import type { Task } from '../store/entities/index.ts';
 import type { EntityManager, Orm } from '../store/orm.ts';
 import { findResetsWaitingForDevice, lockTask as lockTaskRow, retryTask, setSkipPendingData } from '../store/tasks.ts';
-import { jobFor, type TaskQueues } from './task-queues.ts';
+import { jobFor, type JobData, type TaskQueues } from './task-queues.ts';
 
 /**
  * Operator actions on one task (the admin API's `POST /admin/tasks/:id/retry` and

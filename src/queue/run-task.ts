@@ -1,9 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { TASK_DEFINITIONS, type JobData } from '../../jobs/registry.ts';
-import type { TaskOutcome, TaskProcessor, TaskProcessors } from '../../jobs/types.ts';
 import { redactError } from '../redact.ts';
-import type { TaskType } from '../lifecycle/tasks.ts';
+import { readTaskPayload, TASK_DEFINITIONS, type TaskType } from '../lifecycle/tasks.ts';
 import type { Logger } from '../log.ts';
 import { taskBatchSize, taskDuration, tasksFinished } from '../metrics.ts';
 import type { Mailer } from '../mail/transport.ts';
@@ -13,6 +11,8 @@ import type { Orm } from '../store/orm.ts';
 import { lockTaskUsers } from '../store/task-users.ts';
 import { claimTasks, lockClaimableTasks, recordTaskFailure, recordTaskOutcomes, TaskChangedError, type TaskRef } from '../store/tasks.ts';
 import { LifecycleWrites } from '../store/lifecycle-writes.ts';
+import type { TaskContext, TaskOutcome, TaskProcessors } from './processor.ts';
+import type { JobData } from './task-queues.ts';
 
 export interface RunTaskDependencies {
   orm: Orm;
@@ -104,7 +104,6 @@ function settle(waiting: Waiting, result: Promise<Record<string, unknown>>): Pro
 function contextFor(claimed: Claimed, em: EntityManager, deps: RunTaskDependencies, log: Logger) {
   return {
     task: claimed.task,
-    payload: claimed.task.payload as never,
     em,
     persistNow: <T>(fn: (em: EntityManager) => Promise<T>) => deps.orm.em.fork().transactional(fn),
     job: claimed.job,
@@ -112,6 +111,19 @@ function contextFor(claimed: Claimed, em: EntityManager, deps: RunTaskDependenci
     publicUrl: deps.publicUrl,
     logger: log,
   };
+}
+
+/**
+ * Runs a task's processor with the task's payload checked against the registry: the task's type
+ * picks both, so the processor gets the payload it is written for. A payload that does not fit
+ * fails the task at once (`invalid_payload`): retrying cannot mend it.
+ */
+function runProcessor<T extends TaskType>(type: T, processors: TaskProcessors, context: Omit<TaskContext<T>, 'payload'>): Promise<TaskOutcome> {
+  const processor = processors[type];
+  if (!processor) throw new UnrecoverableError(`no processor for task type ${type}`);
+  const read = readTaskPayload(type, context.task.payload);
+  if (!read.ok) throw new UnrecoverableError(`invalid_payload: ${read.problem}`);
+  return processor({ ...context, payload: read.payload });
 }
 
 function loggerFor(task: Task, deps: RunTaskDependencies): Logger {
@@ -145,10 +157,9 @@ async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise
         if (!TASK_DEFINITIONS[c.task.type].batch) throw new Error(`task ${c.task.id} is not of the job's type`);
         const endTimer = taskDuration.startTimer({ type: c.task.type });
         const log = loggerFor(c.task, deps);
-        const processor = deps.processors[c.task.type] as TaskProcessor<TaskType>;
         const shared = users ? { batch: { user: users.get(c.task.userId!) ?? null, writes } } : {};
         try {
-          results.push({ claimed: c, outcome: await processor({ ...contextFor(c, em, deps, log), ...shared }), endTimer, log });
+          results.push({ claimed: c, outcome: await runProcessor(c.task.type, deps.processors, { ...contextFor(c, em, deps, log), ...shared }), endTimer, log });
         } catch (error) {
           throw new BatchMemberFailed(c.waiting, error);
         }
@@ -193,15 +204,12 @@ async function runAlone({ job, token }: Delivery, deps: RunTaskDependencies): Pr
   if (!task) return { skipped: true };
   const claimed: Claimed = { job, token, task };
   const log = loggerFor(task, deps);
-  // The registry pairs each type with its own processor; here the pairing is erased to run it.
-  const processor = deps.processors[task.type] as TaskProcessor<TaskType> | undefined;
   // Per attempt: its duration, and the state it ended in (`retry` when it will run again).
   const endTimer = taskDuration.startTimer({ type: task.type });
   let outcome: TaskOutcome;
   try {
-    if (!processor) throw new UnrecoverableError(`no processor for task type ${task.type}`);
     outcome = await deps.orm.em.fork().transactional(async (em) => {
-      const result = await processor(contextFor(claimed, em, deps, log));
+      const result = await runProcessor(task.type, deps.processors, contextFor(claimed, em, deps, log));
       await recordOutcomes(em, [[task, result]], 'claimed');
       return result;
     });

@@ -1,7 +1,12 @@
 import type { Queue } from 'bullmq';
-import { QUEUE_NAMES, TASK_DEFINITIONS, type JobData, type QueueName } from '../../jobs/registry.ts';
-import type { TaskType } from '../lifecycle/tasks.ts';
+import { QUEUE_NAMES, TASK_DEFINITIONS, type QueueName, type TaskType } from '../lifecycle/tasks.ts';
 import type { QueueBackend } from './backend.ts';
+
+/** What the queue carries: only the key. The task row holds the payload and the truth. */
+export interface JobData {
+  taskId: string;
+  tenantId: string;
+}
 
 export type TaskQueues = Record<QueueName, Queue<JobData>>;
 

@@ -1,8 +1,9 @@
 import type { Worker } from 'bullmq';
-import { QUEUE_NAMES, type JobData, type QueueName } from '../../jobs/registry.ts';
+import { QUEUE_NAMES, type QueueName } from '../lifecycle/tasks.ts';
 import type { QueueBackend } from './backend.ts';
 import { createTaskRunner, type RunTaskDependencies } from './run-task.ts';
 import { insertInactivitySweepTasks, isScheduleJob } from './schedules.ts';
+import type { JobData } from './task-queues.ts';
 
 /**
  * One BullMQ worker per queue, each running tasks through the task runner (group commit). `close()` stops taking jobs

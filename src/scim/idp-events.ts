@@ -1,11 +1,12 @@
 import { applyLifecycleEvent } from '../store/user-lifecycle.ts';
 import { sqlIn } from '../store/sql.ts';
-import type { TaskPayloads } from '../../jobs/registry.ts';
+import type { TaskPayloads } from '../lifecycle/tasks.ts';
 import { guardHolds } from '../lifecycle/deprovision-guard.ts';
 import { insertAuditEntries } from '../store/audit.ts';
 import { CAN_SIGN_IN, GUARD_REASON, countDeprovisionGuard, lockDeprovisionGuard } from '../store/deprovision-guard.ts';
 import { cancelTasks, holdTask, insertTask, rescheduleTasks } from '../store/tasks.ts';
 import type { Policy } from '../lifecycle/policy.ts';
+import { scimDeleteErases } from '../lifecycle/transition.ts';
 import { deprovisionGuardTrips } from '../metrics.ts';
 import { policyOf, type ScimContext } from './context.ts';
 import { scimError } from './errors.ts';
@@ -32,7 +33,7 @@ export async function applyIdpRequest(ctx: ScimContext, userId: string, request:
   if (request.type === 'reactivate' || request.type === 'revive') await cancelHeld(ctx, userId);
   if ((request.type === 'deactivate' || request.type === 'delete') && (await mustHold(ctx, userId, policy))) {
     await hold(ctx, userId, request.type === 'deactivate' ? 'scim_deactivate' : 'scim_delete');
-  } else if (request.type === 'delete' && policy.onScimDelete === 'permanent_delete') {
+  } else if (request.type === 'delete' && scimDeleteErases(policy)) {
     await queuePurge(ctx, userId);
   } else {
     await applyInline(ctx, userId, request);

@@ -1,6 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { APP_DEVICE_KINDS } from '../lifecycle/pending-data.ts';
 import type { Device, DeviceKind } from './entities/index.ts';
 import { sqlIn } from './sql.ts';
+
+// The rules name the app device kinds without knowing the table: they must be kinds it has.
+APP_DEVICE_KINDS satisfies readonly DeviceKind[];
 
 /** A user's devices: apps that check in, and soft and desk phones (device lines). */
 export type DeviceRecord = Omit<Device, 'tenantId'>;

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { TaskPayloads } from '../../jobs/registry.ts';
+import type { TaskPayloads } from '../lifecycle/tasks.ts';
 import { DEFAULT_ANSWERING_RULE } from '../lifecycle/reset-plan.ts';
 import type { StoredUserStatus } from '../lifecycle/statuses.ts';
 import type { Effect, TransitionOk } from '../lifecycle/transition.ts';

@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { TaskPayloads } from '../../jobs/registry.ts';
-import { TERMINAL_TASK_STATES, type OperationState, type TaskState, type TaskType } from '../lifecycle/tasks.ts';
+import { TERMINAL_TASK_STATES, type OperationState, type TaskPayloads, type TaskState, type TaskType } from '../lifecycle/tasks.ts';
 import { sqlIn } from './sql.ts';
 import { insertTasks } from './tasks.ts';
 

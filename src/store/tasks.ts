@@ -307,7 +307,7 @@ export async function lockClaimableTasks(em: EntityManager, taskIds: readonly st
   return new Map(rows.map((row) => [row.id, toTask(row)]));
 }
 
-/** What a processor decided about its task (TaskOutcome in jobs/types.ts), as the row records it. */
+/** What a processor decided about its task (TaskOutcome in src/queue/processor.ts), as the row records it. */
 export interface RecordedOutcome {
   task: TaskRef;
   state: 'succeeded' | 'waiting_for_device' | 'needs_decision';

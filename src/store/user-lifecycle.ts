@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { TaskPayloads } from '../../jobs/registry.ts';
+import type { TaskPayloads } from '../lifecycle/tasks.ts';
 import { LAST_ADMIN_REFUSAL, guardsLastAdmin, removesLastAdmin, takesAwayAdmin, type LastAdminRefusal } from '../lifecycle/last-admin.ts';
 import { resolvePolicy, type Policy } from '../lifecycle/policy.ts';
 import { STORED_USER_STATUSES, type DisabledBy, type StoredUserStatus, type UserRole } from '../lifecycle/statuses.ts';

@@ -52,6 +52,22 @@ describe.each(queueBackendsUnderTest())('admin operations on $name', ({ name, re
     }
   }
 
+  it("lists the actions with the console's words, whether they can be undone and whether they take options", async () => {
+    const res = await api.get('/admin/actions');
+    expect(res.status).toBe(200);
+    expect(res.body.actions.map((a: { action: string }) => a.action)).toEqual([
+      'ban', 'unban', 'disable', 'activate', 'unlock', 'delete', 'permanent_delete', 'reset', 'recycle', 'welcome_email', 'force_password_reset', 'deprovision',
+    ]);
+    expect(res.body.actions.find((a: { action: string }) => a.action === 'permanent_delete')).toEqual({
+      action: 'permanent_delete',
+      label: 'Permanently Delete',
+      description: "remove personal data and the user's records for good (GDPR); this cannot be undone",
+      irreversible: true,
+      takesOptions: false,
+    });
+    expect(res.body.actions.find((a: { action: string }) => a.action === 'recycle')).toMatchObject({ label: 'Recycle', irreversible: true, takesOptions: true });
+  });
+
   it('serves the queue dashboard with every turnover queue to admins only', async () => {
     const adminApi = apiClient(t, await createAdminToken(t, 'admin'));
     const page = await adminApi.get('/admin/queues');

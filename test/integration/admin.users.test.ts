@@ -166,6 +166,20 @@ describe('admin API: auth, users, tenant isolation', () => {
       expect((await manager.patch(`/admin/users/${user.id}`, { status: 'active' })).status).toBe(422);
       expect((await manager.patch(`/admin/users/${user.id}`, {})).status).toBe(422);
     });
+
+    it("says which actions each user is offered, from the user's status (list, read, edit)", async () => {
+      const active = await t.createUser({ firstName: 'Offered', lastName: 'Active', status: 'active' });
+      const banned = await t.createUser({ firstName: 'Offered', lastName: 'Banned', status: 'banned' });
+      const seat = await t.createUser({ firstName: 'Offered', lastName: 'Seat', status: 'setup_required' });
+      const list = await manager.get('/admin/users?q=offered');
+      expect(Object.fromEntries(list.body.users.map((u: { id: string; allowedActions: string[] }) => [u.id, u.allowedActions]))).toEqual({
+        [active.id]: ['ban', 'disable', 'delete', 'permanent_delete', 'reset', 'force_password_reset', 'deprovision'],
+        [banned.id]: ['unban', 'delete', 'permanent_delete', 'reset', 'deprovision'],
+        [seat.id]: ['delete', 'permanent_delete', 'recycle'],
+      });
+      expect((await manager.get(`/admin/users/${banned.id}`)).body.allowedActions).toEqual(['unban', 'delete', 'permanent_delete', 'reset', 'deprovision']);
+      expect((await manager.patch(`/admin/users/${seat.id}`, { department: 'Ops' })).body.allowedActions).toEqual(['delete', 'permanent_delete', 'recycle']);
+    });
   });
 
   describe('CSV import', () => {

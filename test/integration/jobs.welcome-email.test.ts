@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
-import type { JobData } from '../../jobs/registry.ts';
+import type { JobData } from '../../src/queue/task-queues.ts';
 import { forcePasswordResetProcessor } from '../../jobs/force-password-reset.ts';
 import { PROCESSORS } from '../../jobs/index.ts';
-import type { TaskProcessor, TaskProcessors } from '../../jobs/types.ts';
+import type { TaskProcessor, TaskProcessors } from '../../src/queue/processor.ts';
 import { welcomeEmailProcessor } from '../../jobs/welcome-email.ts';
 import { formatUtc } from '../../src/mail/messages.ts';
 import { DeviceSchema } from '../../src/store/entities/index.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskProcessors } from '../../jobs/types.ts';
+import type { TaskProcessors } from '../../src/queue/processor.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startRuntime, type Runtime } from '../../src/main.ts';

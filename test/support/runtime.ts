@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import type { TaskPayloads } from '../../jobs/registry.ts';
-import type { TaskProcessors } from '../../jobs/types.ts';
+import type { TaskPayloads } from '../../src/lifecycle/tasks.ts';
+import type { TaskProcessors } from '../../src/queue/processor.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { TaskType } from '../../src/lifecycle/tasks.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
@@ -71,9 +71,9 @@ export function useTestRuntime(options: {
         await em.flush();
         return user;
       },
-      async createTask(type, userId, payload = {} as never, extra = {}) {
+      async createTask(type, userId, payload, extra = {}) {
         const em = runtime.orm.em.fork();
-        const task = em.create(TaskSchema, { tenantId, type, userId, payload: payload as Record<string, unknown>, actor: 'test', ...extra });
+        const task = em.create(TaskSchema, { tenantId, type, userId, payload: payload ?? {}, actor: 'test', ...extra });
         await em.flush();
         return task.id;
       },

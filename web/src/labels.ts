@@ -3,7 +3,10 @@ import type { components } from './api/schema';
 export type User = components['schemas']['User'];
 export type UserStatus = User['status'];
 
-/** The seeds' own words for each status (seed 003/004), and a colour for its badge. */
+/**
+ * The portal's own words for each status, and a colour for its badge. The actions' words come from
+ * the admin API (api/actions.ts), where each action is declared.
+ */
 export const STATUS_LABELS: Record<UserStatus, { label: string; color: string }> = {
   active: { label: 'Active', color: 'green' },
   password_required: { label: 'Password Required', color: 'yellow' },

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { TaskPayloads } from '../../../jobs/registry.ts';
+import { ACTIONS, ACTIONS_WITHOUT_OPTIONS, OPERATOR_ACTIONS, actionLine, planOperation, takesOptions, type OperatorAction } from '../../lifecycle/actions.ts';
 import { LAST_ADMIN_REFUSAL, guardsLastAdmin, removesLastAdmin, takesAwayAdmin } from '../../lifecycle/last-admin.ts';
 import { decidePendingData } from '../../lifecycle/pending-data.ts';
-import { RESET_OPTION_KEYS, type Policy, type ResetOptionKey } from '../../lifecycle/policy.ts';
+import type { Policy, ResetOptions } from '../../lifecycle/policy.ts';
 import { describeReset, planReset } from '../../lifecycle/reset-plan.ts';
-import { TASK_STATES, type TaskState, type TaskType } from '../../lifecycle/tasks.ts';
+import { TASK_STATES, type TaskState } from '../../lifecycle/tasks.ts';
 import { transition, type LifecycleEvent, type LifecycleUser } from '../../lifecycle/transition.ts';
 import { insertAuditEntry } from '../../store/audit.ts';
 import { findDevicesOfUsers, type DeviceRecord } from '../../store/devices.ts';
@@ -24,108 +24,48 @@ import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } fr
 /**
  * Operations (DESIGN.md §4): one action on one or many users, run as one Task per user. `dryRun`
  * shows per user what would happen (the pure transition and reset plan, nothing written) and a
- * `confirmToken` for exactly that request; irreversible actions refuse to run without it.
- *
- * The actions of DESIGN.md §4 and the task type each runs as (`permanent_delete` is the `purge` job).
+ * `confirmToken` for exactly that request; irreversible actions refuse to run without it. What each
+ * action takes, runs and is called comes from the actions table (src/lifecycle/actions.ts).
  */
-export const ACTION_TASK_TYPES = {
-  ban: 'ban',
-  unban: 'unban',
-  disable: 'disable',
-  activate: 'activate',
-  unlock: 'unlock',
-  delete: 'delete',
-  permanent_delete: 'purge',
-  reset: 'reset',
-  recycle: 'recycle',
-  welcome_email: 'welcome_email',
-  force_password_reset: 'force_password_reset',
-  deprovision: 'deprovision',
-} as const satisfies Record<string, TaskType>;
-export type OperatorAction = keyof typeof ACTION_TASK_TYPES;
-export const OPERATOR_ACTIONS = Object.keys(ACTION_TASK_TYPES) as [OperatorAction, ...OperatorAction[]];
-
-/** What cannot be undone; these need the dry run's confirmToken. */
-export const IRREVERSIBLE_ACTIONS: readonly OperatorAction[] = Object.freeze(['reset', 'recycle', 'permanent_delete', 'deprovision']);
 
 /** One operation may select this many users (one insert of task rows; see bench/jobs.ts for 10,000). */
 const MAX_USERS = 10_000;
-
-const resetOptions = z
-  .object(Object.fromEntries(RESET_OPTION_KEYS.map((k) => [k, z.boolean().optional()])) as Record<ResetOptionKey, z.ZodOptional<z.ZodBoolean>>)
-  .strict()
-  .openapi('ResetOptions', { description: 'Optional items a reset clears; a missing one takes the tenant default (defaultResetOptions).' });
-
-const recycleUser = z
-  .object({
-    firstName: z.string().trim().min(1).max(200),
-    lastName: z.string().trim().min(1).max(200),
-    email: z.email().max(320).optional(),
-    sendWelcome: z.boolean().optional(),
-  })
-  .strict()
-  .openapi({
-    description:
-      "The seat's new person. A login derived from the email follows them: it becomes this email, or when there is none or it is another user's login, `first.last` (then `first.last.2` to `.9`), else stays the reset placeholder `seat-<id>`. A login an operator or the identity provider chose stays as it is.",
-  });
 
 const common = {
   userIds: z.array(z.uuid()).min(1).max(MAX_USERS),
   dryRun: z.boolean().optional(),
   confirm: z.string().max(200).optional(),
 };
-const SIMPLE_ACTIONS = ['ban', 'unban', 'disable', 'activate', 'unlock', 'delete', 'permanent_delete', 'welcome_email'] as const;
+
+/** The request of each action: the actions without options share one shape, each other action has its own. */
+const requests = [
+  z.object({ action: z.enum(ACTIONS_WITHOUT_OPTIONS.actions), ...ACTIONS_WITHOUT_OPTIONS.request.shape, ...common }).strict(),
+  ...OPERATOR_ACTIONS.filter(takesOptions).map((action) => z.object({ action: z.literal(action), ...ACTIONS[action].request.shape, ...common }).strict()),
+];
 
 export const operationRequest = z
-  .discriminatedUnion('action', [
-    z.object({ action: z.enum(SIMPLE_ACTIONS), options: z.object({}).strict().optional(), ...common }).strict(),
-    z
-      .object({
-        action: z.literal('reset'),
-        options: resetOptions.optional(),
-        handOver: z
-          .object({ users: z.record(z.uuid(), recycleUser.omit({ sendWelcome: true })) })
-          .strict()
-          .optional()
-          .openapi({ description: 'Hand each reset seat to a new person in the same task (what a recycle does, without a welcome e-mail): "Reset App Access".' }),
-        ...common,
-      })
-      .strict(),
-    z
-      .object({
-        action: z.literal('recycle'),
-        options: z.object({ users: z.record(z.uuid(), recycleUser) }).strict(),
-        ...common,
-      })
-      .strict(),
-    z
-      .object({
-        action: z.literal('force_password_reset'),
-        options: z.object({ sendRecoveryEmail: z.boolean().optional() }).strict().optional(),
-        ...common,
-      })
-      .strict(),
-    z
-      .object({
-        action: z.literal('deprovision'),
-        options: z.object({ chainReset: z.boolean().optional(), resetOptions: resetOptions.optional() }).strict().optional(),
-        ...common,
-      })
-      .strict(),
-  ])
+  .discriminatedUnion('action', [requests[0]!, ...requests.slice(1)])
   .superRefine((request, ctx) => {
-    const names = request.action === 'recycle' ? request.options.users : request.action === 'reset' ? request.handOver?.users : undefined;
-    if (!names) return;
-    const path = request.action === 'recycle' ? ['options', 'users'] : ['handOver', 'users'];
-    const named = new Set(Object.keys(names).map((id) => id.toLowerCase()));
-    const missing = request.userIds.filter((id) => !named.has(id.toLowerCase()));
-    if (missing.length) ctx.addIssue({ code: 'custom', path, message: `${request.action === 'recycle' ? 'recycle' : 'a hand-over'} needs a new name for every user; missing: ${missing.join(', ')}` });
+    // Values given per user (a recycle's new people, a reset's hand-over) name exactly the selected users.
+    const perUser = ACTIONS[request.action].perUser;
+    const named = perUser ? objectAt(request, perUser.path) : undefined;
+    if (!perUser || !named) return;
+    const path = [...perUser.path];
+    const names = new Set(Object.keys(named).map((id) => id.toLowerCase()));
+    const missing = request.userIds.filter((id) => !names.has(id.toLowerCase()));
+    if (missing.length) ctx.addIssue({ code: 'custom', path, message: `${perUser.what} needs a new name for every user; missing: ${missing.join(', ')}` });
     const selected = new Set(request.userIds.map((id) => id.toLowerCase()));
-    const extra = [...named].filter((id) => !selected.has(id));
+    const extra = [...names].filter((id) => !selected.has(id));
     if (extra.length) ctx.addIssue({ code: 'custom', path, message: `names given for users not selected: ${extra.join(', ')}` });
   })
   .openapi('OperationRequest');
-type OperationRequest = z.infer<typeof operationRequest>;
+
+/** The object at `path` in a validated request, if there is one. */
+function objectAt(value: unknown, path: readonly string[]): object | undefined {
+  let at: unknown = value;
+  for (const key of path) at = typeof at === 'object' && at !== null ? Reflect.get(at, key) : undefined;
+  return typeof at === 'object' && at !== null ? at : undefined;
+}
 
 const previewUser = z
   .object({
@@ -204,14 +144,52 @@ const progressResponse = z
   })
   .openapi('OperationProgress');
 
+const actionList = z
+  .object({
+    actions: z.array(
+      z
+        .object({
+          action: z.enum(OPERATOR_ACTIONS),
+          label: z.string(),
+          description: z.string(),
+          irreversible: z.boolean().openapi({ description: "Cannot be undone: the operation runs only with its dry run's confirmToken." }),
+          takesOptions: z.boolean().openapi({ description: 'The request carries options of its own (see OperationRequest); else `options` is `{}` or left out.' }),
+        })
+        .openapi('Action'),
+    ),
+  })
+  .openapi('ActionList');
+
+/** The actions as GET /actions lists them: the same for every request. */
+const ACTION_LIST = {
+  actions: OPERATOR_ACTIONS.map((action) => ({
+    action,
+    label: ACTIONS[action].label,
+    description: ACTIONS[action].description,
+    irreversible: ACTIONS[action].irreversible,
+    takesOptions: takesOptions(action),
+  })),
+};
+
 export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
+  define({
+    method: 'get',
+    path: '/actions',
+    tag: 'Operations',
+    summary: 'The operator actions, with their labels',
+    description:
+      "Every action of POST /operations, in the order the console offers them, with the console's words for it (label, description). A user's `allowedActions` says which of them that user is offered.",
+    responses: { 200: { description: 'The actions.', schema: actionList } },
+    handler: async () => ({ status: 200, body: ACTION_LIST }),
+  });
+
   define(idempotent(orm, {
     method: 'post',
     path: '/operations',
     tag: 'Operations',
     summary: 'Run an action on one or many users (or preview it)',
     description:
-      'With `dryRun: true` nothing is written: the answer lists per user what will happen and a `confirmToken` (valid 15 minutes) for exactly this request. Irreversible actions (reset, recycle, permanent_delete, deprovision) are refused with 409 `confirmation_required` unless `confirm` is that token. A token starts one operation: sent again (a double click, a retry), it is refused with 409 `confirmation_used`, naming the operation it started. Otherwise 202: one task per user, progress at GET /admin/operations/{id}.',
+      `With \`dryRun: true\` nothing is written: the answer lists per user what will happen and a \`confirmToken\` (valid 15 minutes) for exactly this request. Irreversible actions (${OPERATOR_ACTIONS.filter((a) => ACTIONS[a].irreversible).join(', ')}) are refused with 409 \`confirmation_required\` unless \`confirm\` is that token. A token starts one operation: sent again (a double click, a retry), it is refused with 409 \`confirmation_used\`, naming the operation it started. Otherwise 202: one task per user, progress at GET /admin/operations/{id}.`,
     body: operationRequest,
     responses: {
       200: { description: 'The dry run.', schema: dryRunResponse },
@@ -224,7 +202,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
     },
     handler: async ({ body, operator, res }) => {
       const userIds = [...new Set(body.userIds.map((id) => id.toLowerCase()))];
-      const confirmed: ConfirmedRequest = { tenantId: operator.tenantId, action: body.action, userIds, options: body.options ?? {} };
+      const confirmed: ConfirmedRequest = { tenantId: operator.tenantId, action: body.action, userIds, options: objectAt(body, ['options']) ?? {} };
       const em = orm.em.fork();
       const tenant = await findTenantSettings(em, operator.tenantId);
       if (!tenant) throw new RequestError('unauthorized', 401, 'the token belongs to no tenant');
@@ -235,15 +213,17 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
         const unknown = userIds.filter((id) => !known.has(id));
         throw new RequestError('unknown_users', 422, 'Some of the selected users do not exist (in this tenant).', { userIds: unknown });
       }
-      await refuseLastAdmin(em, operator.tenantId, body, users, tenant.policy);
+      const planned = planOperation(body.action, body, userIds);
+      const events = new Map(planned.tasks.map((task) => [task.userId, task.event]));
+      await refuseLastAdmin(em, operator.tenantId, events, users, tenant.policy);
 
       if (body.dryRun) {
-        const preview = await previewOperation(em, operator, body, users, tenant.policy);
+        const preview = await previewOperation(em, operator, body.action, planned.resetOptions, events, users, tenant.policy);
         const { token, expiresAt } = signConfirmToken(key, confirmed);
         return { status: 200, body: { ...preview, confirmToken: token, confirmExpiresAt: expiresAt.toISOString() } };
       }
 
-      const irreversible = IRREVERSIBLE_ACTIONS.includes(body.action);
+      const irreversible = ACTIONS[body.action].irreversible;
       if (irreversible || body.confirm !== undefined) {
         const check = verifyConfirmToken(key, body.confirm, confirmed);
         if (!check.ok) {
@@ -264,10 +244,10 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
         const created = await insertOperation(tx, {
           tenantId: operator.tenantId,
           action: body.action,
-          options: auditableOptions(body),
+          options: planned.recorded,
           actor: operator.actor,
-          taskType: ACTION_TASK_TYPES[body.action],
-          tasks: userIds.map((userId) => ({ userId, payload: taskPayload(body, userId) as never })),
+          taskType: planned.taskType,
+          tasks: planned.tasks,
           ...(body.confirm !== undefined ? { confirmTokenHash: confirmTokenHash(body.confirm) } : {}),
         });
         if (!created.ok) {
@@ -278,7 +258,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
           tenantId: operator.tenantId,
           actor: operator.actor,
           action: 'operation.started',
-          details: { operationId: created.id, action: body.action, total: created.total, options: auditableOptions(body), confirmed: irreversible },
+          details: { operationId: created.id, action: body.action, total: created.total, options: planned.recorded, confirmed: irreversible },
         });
         await tx.flush();
         return created;
@@ -391,10 +371,10 @@ function lifecycleUser(user: OperationUser): LifecycleUser {
  * deselecting one, rather than a bulk run that stops part-way. The tasks check again when they
  * apply, under the tenant's lock, for requests that raced past this check.
  */
-async function refuseLastAdmin(em: EntityManager, tenantId: string, request: OperationRequest, users: OperationUser[], policy: Policy): Promise<void> {
+async function refuseLastAdmin(em: EntityManager, tenantId: string, events: Map<string, LifecycleEvent>, users: OperationUser[], policy: Policy): Promise<void> {
   const takenAway = users
     .filter((user) => {
-      const event = previewEvent(request, user.id);
+      const event = events.get(user.id)!;
       const result = guardsLastAdmin(event) ? transition(lifecycleUser(user), event, policy) : null;
       return result?.ok === true && takesAwayAdmin(user, { role: user.role, status: result.status });
     })
@@ -404,99 +384,38 @@ async function refuseLastAdmin(em: EntityManager, tenantId: string, request: Ope
   }
 }
 
-/** The lifecycle event a user's task will apply, for the preview. */
-function previewEvent(request: OperationRequest, userId: string): LifecycleEvent {
-  switch (request.action) {
-    case 'ban':
-    case 'unban':
-    case 'disable':
-    case 'activate':
-    case 'unlock':
-    case 'delete':
-    case 'permanent_delete':
-      return { type: request.action };
-    case 'welcome_email':
-      return { type: 'send_welcome' };
-    case 'reset':
-      return { type: 'reset', options: request.options ?? {} };
-    case 'recycle': {
-      const person = personFor(request.options.users, userId);
-      return { type: 'recycle', firstName: person.firstName, lastName: person.lastName, email: person.email ?? null, sendWelcome: person.sendWelcome === true };
-    }
-    case 'force_password_reset':
-      return { type: 'force_password_reset', sendRecoveryEmail: request.options?.sendRecoveryEmail ?? true };
-    case 'deprovision':
-      return { type: 'deprovision', source: 'admin' };
-  }
-}
-
-/** The payload of a user's task (jobs/registry.ts TaskPayloads). */
-function taskPayload(request: OperationRequest, userId: string): TaskPayloads[TaskType] {
-  switch (request.action) {
-    case 'disable':
-    case 'activate':
-      return { by: 'operator' };
-    case 'reset': {
-      const to = request.handOver ? personFor(request.handOver.users, userId) : undefined;
-      return {
-        options: request.options ?? {},
-        ...(to ? { handOverTo: { firstName: to.firstName, lastName: to.lastName, ...(to.email ? { email: to.email } : {}) } } : {}),
-      };
-    }
-    case 'recycle': {
-      const person = personFor(request.options.users, userId);
-      return {
-        firstName: person.firstName,
-        lastName: person.lastName,
-        ...(person.email ? { email: person.email } : {}),
-        ...(person.sendWelcome !== undefined ? { sendWelcome: person.sendWelcome } : {}),
-      };
-    }
-    case 'welcome_email':
-      return { purpose: 'welcome' };
-    case 'force_password_reset':
-      return { sendRecoveryEmail: request.options?.sendRecoveryEmail ?? true };
-    case 'deprovision':
-      return { source: 'operator', ...(request.options?.chainReset ? { chainReset: true, resetOptions: request.options.resetOptions ?? {} } : {}) };
-    default:
-      return {};
-  }
-}
-
-/** The new person named for a user (ids compared case-insensitively; the refinement saw to it that there is one). */
-function personFor<P>(users: Record<string, P>, userId: string): P {
-  return Object.entries(users).find(([id]) => id.toLowerCase() === userId)![1];
-}
-
-/** Options for the operation row and the audit trail: recycle's new names are personal data, so only their count. */
-function auditableOptions(request: OperationRequest): Record<string, unknown> {
-  if (request.action === 'recycle') return { users: Object.keys(request.options.users).length };
-  if (request.action === 'reset' && request.handOver) return { ...request.options, handOver: Object.keys(request.handOver.users).length };
-  return request.options ?? {};
-}
-
 /**
  * Per user: the transition's answer (allowed or the refusal, the new status, the effects), and
  * for a reset what each chosen option deletes for that user (counts by kind, the number going
  * back to inventory, the devices removed, and where the app data stands).
  */
-async function previewOperation(em: EntityManager, operator: Operator, request: OperationRequest, users: OperationUser[], policy: Policy) {
-  const resetOptions = request.action === 'reset' ? (request.options ?? {}) : request.action === 'deprovision' && request.options?.chainReset ? (request.options.resetOptions ?? {}) : null;
+async function previewOperation(
+  em: EntityManager,
+  operator: Operator,
+  action: OperatorAction,
+  resetOptions: Partial<ResetOptions> | undefined,
+  events: Map<string, LifecycleEvent>,
+  users: OperationUser[],
+  policy: Policy,
+) {
   const plan = resetOptions ? planReset(resetOptions, policy.defaultResetOptions) : null;
 
   let dataCounts = new Map<string, Record<string, number>>();
   let numbers = new Map<string, string>();
   let devices = new Map<string, DeviceRecord[]>();
-  const now = await findDatabaseNow(em);
+  // Read only when the action runs a reset: the database's clock, which device check-ins carry.
+  let now = new Date();
   if (plan) {
     const ids = users.map((u) => u.id);
+    now = await findDatabaseNow(em);
     dataCounts = await countUserDataByKind(em, operator.tenantId, ids);
     numbers = new Map((await findPhoneNumbers(em, operator.tenantId, { userIds: ids })).map((n) => [n.userId!, n.number]));
     for (const device of await findDevicesOfUsers(em, operator.tenantId, ids)) devices.set(device.userId, [...(devices.get(device.userId) ?? []), device]);
   }
 
   const previews = users.map((user) => {
-    const result = transition(lifecycleUser(user), previewEvent(request, user.id), policy);
+    const event = events.get(user.id)!;
+    const result = transition(lifecycleUser(user), event, policy);
     const base = {
       userId: user.id,
       userName: user.userName,
@@ -508,17 +427,13 @@ async function previewOperation(em: EntityManager, operator: Operator, request: 
       refusal: result.ok ? null : result.refusal,
       effects: result.ok ? result.effects.map((e) => e.type) : [],
     };
-    if (request.action === 'recycle' && result.ok) {
-      const person = personFor(request.options.users, user.id);
-      Object.assign(base, { newPerson: { firstName: person.firstName, lastName: person.lastName, email: person.email ?? null } });
+    if (event.type === 'recycle' && result.ok) {
+      Object.assign(base, { newPerson: { firstName: event.firstName, lastName: event.lastName, email: event.email ?? null } });
     }
     if (!plan || !result.ok) return base;
     const counts = dataCounts.get(user.id) ?? {};
     const userDevices = devices.get(user.id) ?? [];
-    const appData = decidePendingData(
-      userDevices,
-      now,
-    );
+    const appData = decidePendingData(userDevices, now);
     return {
       ...base,
       willDelete: Object.fromEntries(plan.clearUserDataKinds.map((kind) => [kind, counts[kind] ?? 0])),
@@ -532,28 +447,12 @@ async function previewOperation(em: EntityManager, operator: Operator, request: 
   const allowed = previews.filter((p) => p.allowed).length;
   return {
     dryRun: true as const,
-    action: request.action,
-    irreversible: IRREVERSIBLE_ACTIONS.includes(request.action),
+    action,
+    irreversible: ACTIONS[action].irreversible,
     total: previews.length,
     allowed,
     refused: previews.length - allowed,
-    actions: plan ? describeReset(plan) : [ACTION_LINES[request.action]],
+    actions: plan ? describeReset(plan) : [actionLine(action)],
     users: previews,
   };
 }
-
-const ACTION_LINES: Record<OperatorAction, string> = {
-  ban: 'Ban: block every access; all history is kept',
-  unban: 'Unban: allow access again',
-  disable: 'Disable: switch the user off; their apps clear their message history',
-  activate: 'Activate: switch the user on again',
-  unlock: 'Unlock: let a user locked after too many wrong passwords sign in again',
-  delete: 'Delete: hide the user from lists and targeting; the record and history are kept',
-  permanent_delete: 'Permanently delete: remove personal data and the user\'s records for good (GDPR); this cannot be undone',
-  reset: 'Reset',
-  recycle: 'Recycle: give each reset seat to a new person (new name and email); the user must set a password',
-  welcome_email: 'Send a welcome email with a link to set a password',
-  force_password_reset: 'Force a password reset: clear the password and sign the user out; a recovery email is sent',
-  deprovision: 'Deprovision: cut off every access at once (sessions, device tokens, set-password links)',
-};
-

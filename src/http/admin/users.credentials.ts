@@ -8,15 +8,15 @@ import { applyLifecycleEvent } from '../../store/user-lifecycle.ts';
 import { findUserById, updateUserPasswordHash } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import { idParams, type DefineRoute } from './route.ts';
-import { userJson, userNotFound, userSchema } from './users.ts';
+import { tenantPolicy, userJson, userNotFound, userSchema } from './users.ts';
 
 /**
  * A user's credentials, set by an operator:
  * - POST /users/:id/credentials: a new generated password, shown once ("Copy" and send it to the
- *   new user, seed 000); only its hash is stored, the audit entry never holds it. A user waiting
+ *   new user); only its hash is stored, the audit entry never holds it. A user waiting
  *   for a password becomes active; an active or inactive user gets the new password in place of
  *   the old one.
- * - POST /users/:id/unlock: a denied user may sign in again (seed 004), optionally with a new
+ * - POST /users/:id/unlock: a denied user may sign in again, optionally with a new
  *   password given or generated in the same call.
  */
 const credentialsResponse = z
@@ -127,7 +127,7 @@ export function credentialRoutes(define: DefineRoute, { orm }: { orm: Orm }): vo
         return (await findUserById(em, operator.tenantId, params.id))!;
       });
       if (generated) res.set('Cache-Control', 'no-store');
-      return { status: 200, body: { user: userJson(user), ...(generated ? { password: generated } : {}) } };
+      return { status: 200, body: { user: userJson(user, await tenantPolicy(orm, operator.tenantId)), ...(generated ? { password: generated } : {}) } };
     },
   });
 }

@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { OPERATOR_ACTIONS, allowedActions } from '../../lifecycle/actions.ts';
 import { isDerivedOnCreate } from '../../lifecycle/login.ts';
+import type { Policy } from '../../lifecycle/policy.ts';
 import { USER_ROLES, USER_STATUSES } from '../../lifecycle/statuses.ts';
 import type { Orm } from '../../store/orm.ts';
 import { insertAuditEntry } from '../../store/audit.ts';
-import { createUserWithLifecycle } from '../../store/user-lifecycle.ts';
+import { createUserWithLifecycle, loadPolicy } from '../../store/user-lifecycle.ts';
 import { findUserById, findUsers, updateUserDetails, type UserRecord } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import type { Operator } from './auth.ts';
@@ -38,11 +40,15 @@ export const userSchema = z
     statusChangedAt: z.iso.datetime(),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
+    allowedActions: z.array(z.enum(OPERATOR_ACTIONS)).openapi({
+      description:
+        'The operations (POST /operations actions) this user is offered now: those the lifecycle rules allow for their status under the tenant policy and that would change something (banning a banned user would not). Whether a request would take away the last admin is answered by the request.',
+    }),
   })
   .openapi('User');
 
-/** JSON of a user row (dates as ISO strings). */
-export function userJson(user: UserRecord): z.infer<typeof userSchema> {
+/** JSON of a user row (dates as ISO strings), with the actions the tenant's policy offers for it. */
+export function userJson(user: UserRecord, policy: Policy): z.infer<typeof userSchema> {
   const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
   return {
     ...user,
@@ -51,7 +57,13 @@ export function userJson(user: UserRecord): z.infer<typeof userSchema> {
     statusChangedAt: iso(user.statusChangedAt)!,
     createdAt: iso(user.createdAt)!,
     updatedAt: iso(user.updatedAt)!,
+    allowedActions: allowedActions(user, policy),
   };
+}
+
+/** The tenant's lifecycle policy, for userJson: read on a connection of its own, so beside the users' read rather than after it. */
+export function tenantPolicy(orm: Orm, tenantId: string): Promise<Policy> {
+  return loadPolicy(orm.em.fork(), tenantId);
 }
 
 const name = z.string().trim().min(1).max(200);
@@ -157,18 +169,21 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
     responses: { 200: { description: 'A page of users.', schema: userPage } },
     handler: async ({ query, operator }) => {
       const after = decodeCursor(query.cursor, cursorSchema);
-      const { users, hasMore } = await findUsers(orm.em.fork(), {
-        tenantId: operator.tenantId,
-        ...(query.status ? { status: query.status } : {}),
-        ...(query.q ? { q: query.q } : {}),
-        ...(after ? { after } : {}),
-        limit: query.limit,
-      });
+      const [{ users, hasMore }, policy] = await Promise.all([
+        findUsers(orm.em.fork(), {
+          tenantId: operator.tenantId,
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.q ? { q: query.q } : {}),
+          ...(after ? { after } : {}),
+          limit: query.limit,
+        }),
+        tenantPolicy(orm, operator.tenantId),
+      ]);
       const last = users.at(-1);
       return {
         status: 200,
         body: {
-          users: users.map(userJson),
+          users: users.map((user) => userJson(user, policy)),
           nextCursor: hasMore && last ? encodeCursor({ createdAt: new Date(last.createdAt).toISOString(), id: last.id }) : null,
         },
       };
@@ -186,7 +201,7 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
       201: { description: 'The new user.', schema: userSchema },
       409: { description: 'The user name is taken in this tenant (already_exists).' },
     },
-    handler: async ({ body, operator }) => ({ status: 201, body: userJson(await createUser(orm, operator, body)) }),
+    handler: async ({ body, operator }) => ({ status: 201, body: userJson(await createUser(orm, operator, body), await tenantPolicy(orm, operator.tenantId)) }),
   }));
 
   define({
@@ -196,7 +211,10 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
     summary: 'Read a user',
     params: idParams,
     responses: { 200: { description: 'The user.', schema: userSchema }, 404: { description: 'No such user in this tenant.' } },
-    handler: async ({ params, operator }) => ({ status: 200, body: userJson(await findUserOr404(orm, operator.tenantId, params.id)) }),
+    handler: async ({ params, operator }) => {
+      const [user, policy] = await Promise.all([findUserOr404(orm, operator.tenantId, params.id), tenantPolicy(orm, operator.tenantId)]);
+      return { status: 200, body: userJson(user, policy) };
+    },
   });
 
   define({
@@ -233,7 +251,7 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
           }
           return (await findUserById(em, operator.tenantId, params.id))!;
         });
-        return { status: 200, body: userJson(user) };
+        return { status: 200, body: userJson(user, await tenantPolicy(orm, operator.tenantId)) };
       } catch (error) {
         throw conflictFromDatabase(error);
       }

@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { wakeTasksWaitingForDevice } from '../../queue/redrive.ts';
 import type { TaskQueues } from '../../queue/task-queues.ts';
+import { clearsHistory } from '../../lifecycle/transition.ts';
 import { recordDeviceCheckin, stampTokenUse } from '../../store/devices.ts';
 import type { Orm } from '../../store/orm.ts';
 import { findActiveToken } from '../../store/tokens.ts';
@@ -16,8 +17,8 @@ import { parseInput } from '../admin/route.ts';
  * POST /client/checkin (DESIGN.md §2, §4): a device proves its user is alive and reports the data
  * still waiting on it. Through the one lifecycle function: an inactive user becomes active, a
  * disabled one stays disabled, a deleted one follows the tenant's reconnection mode. The answer
- * says `clearHistory: true` while the user is disabled or deleted (and once after an order to
- * clear). Uploaded items become the user's data; a check-in reporting nothing pending lets a
+ * says `clearHistory: true` when the check-in's transition tells the devices to clear (a disabled
+ * user, a deleted one left deleted), and once after an order to clear. Uploaded items become the user's data; a check-in reporting nothing pending lets a
  * reset waiting on this device go on (after commit, so the woken job reads this count).
  */
 export const checkinBody = z
@@ -37,9 +38,6 @@ export const checkinBody = z
       .optional(),
   })
   .strict();
-
-/** Statuses whose devices are told to clear their message history (seed 001). */
-const CLEAR_HISTORY_STATUSES = new Set(['disabled', 'deleted']);
 
 const REFUSAL_STATUS: Record<string, number> = { user_locked: 423 };
 
@@ -67,7 +65,7 @@ export function checkinRoutes(router: Router, { orm, queues }: { orm: Orm; queue
       const stored = await insertUserData(em, tenantId, userId, body.items ?? []);
       await stampTokenUse(em, token.id);
       const status = applied.result.status;
-      return { kind: 'ok', status, clearHistory: CLEAR_HISTORY_STATUSES.has(status) || device?.clearHistory === true, stored: stored.length } as const;
+      return { kind: 'ok', status, clearHistory: clearsHistory(applied.result) || device?.clearHistory === true, stored: stored.length } as const;
     });
 
     if (outcome.kind === 'refused') {

@@ -1,6 +1,7 @@
-import { Alert, Badge, Button, Checkbox, Group, List, Modal, Progress, Stack, Table, Text, TextInput } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Group, List, Loader, Modal, Progress, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
+import { labelOf, useActions, type ActionInfo } from '../api/actions.ts';
 import { api, unwrap } from '../api/client.ts';
 import type { components } from '../api/schema';
 import { personName, type User } from '../labels.ts';
@@ -12,7 +13,7 @@ type Preview = components['schemas']['OperationPreview'];
 type ResetOptions = Required<components['schemas']['ResetOptions']>;
 type RecycleRow = { firstName: string; lastName: string; email: string; sendWelcome: boolean };
 
-/** The six optional reset items with the seeds' wording (seed 002/003). */
+/** The six optional reset items in the portal's wording. */
 const RESET_OPTIONS: Array<{ key: keyof ResetOptions; label: string }> = [
   { key: 'voicemailMessages', label: 'Voicemail messages (new, saved and trash)' },
   { key: 'voicemailGreetings', label: 'Voicemail greetings and recorded name' },
@@ -23,29 +24,11 @@ const RESET_OPTIONS: Array<{ key: keyof ResetOptions; label: string }> = [
 ];
 const ALWAYS_REMOVED = ['Name', 'Email address', 'Password', 'Voicemail PIN', 'Soft phones and app sessions'];
 
-const OTHER_ACTIONS: Array<{ action: Action; label: string }> = [
-  { action: 'ban', label: 'Ban' },
-  { action: 'unban', label: 'Unban' },
-  { action: 'disable', label: 'Disable' },
-  { action: 'activate', label: 'Activate' },
-  { action: 'unlock', label: 'Unlock' },
-  { action: 'delete', label: 'Delete' },
-  { action: 'permanent_delete', label: 'Permanently Delete' },
-];
-const ACTION_VERB: Record<Action, string> = {
-  reset: 'Reset',
-  recycle: 'Save',
-  welcome_email: 'Send',
-  force_password_reset: 'Reset Passwords',
-  ban: 'Ban',
-  unban: 'Unban',
-  disable: 'Disable',
-  activate: 'Activate',
-  unlock: 'Unlock',
-  delete: 'Delete',
-  permanent_delete: 'Permanently Delete',
-  deprovision: 'Deprovision',
-};
+/** The first row's actions, each with a control of its own as the portal has them; every other action without options follows as a button. */
+const OWN_CONTROLS: readonly Action[] = ['reset', 'welcome_email', 'force_password_reset'];
+/** The confirm button's word where a step has a verb of its own; otherwise the action's label. */
+const CONFIRM_WORDS: Partial<Record<Action, string>> = { recycle: 'Save', welcome_email: 'Send', force_password_reset: 'Reset Passwords' };
+const otherActions = (actions: readonly ActionInfo[]) => actions.filter((a) => !a.takesOptions && !OWN_CONTROLS.includes(a.action));
 
 type Step =
   | { name: 'choose' }
@@ -55,7 +38,7 @@ type Step =
   | { name: 'recycle' };
 
 /**
- * "Bulk User Actions" (seed 002): choose an action, for a reset pick what to clear, read the dry
+ * "Bulk User Actions": choose an action, for a reset pick what to clear, read the dry
  * run ("The following actions will take place"), confirm, watch progress; a reset with "Recycle
  * Users" goes on to the recycle form.
  */
@@ -68,6 +51,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
     Object.fromEntries(users.map((u) => [u.id, { firstName: '', lastName: '', email: '', sendWelcome: true }])),
   );
   const userIds = users.map((u) => u.id);
+  const actions = useActions();
   const settings = useQuery({ queryKey: ['settings'], queryFn: () => unwrap(api.GET('/settings')) });
   const defaults = settings.data?.policy.defaultResetOptions as ResetOptions | undefined;
   const chosen: ResetOptions = options ?? defaults ?? Object.fromEntries(RESET_OPTIONS.map((o) => [o.key, false])) as ResetOptions;
@@ -93,8 +77,9 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
   return (
     <Modal opened onClose={() => onClose(step.name === 'progress')} title={title} size="xl" closeButtonProps={{ 'aria-label': 'Close dialog' }}>
       <Stack>
-        <ErrorNotice error={preview.error ?? run.error} />
-        {step.name === 'choose' ? (
+        <ErrorNotice error={preview.error ?? run.error ?? actions.error} />
+        {step.name === 'choose' && actions.isPending ? <Loader aria-label="Loading actions" /> : null}
+        {step.name === 'choose' && actions.data ? (
           <>
             <Text>Selected users:</Text>
             <List size="sm">
@@ -107,15 +92,15 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
             <Group>
               <Button onClick={() => setStep({ name: 'reset' })}>Reset Users</Button>
               <Button variant="light" loading={preview.isPending} onClick={() => ask({ action: 'welcome_email', userIds })}>
-                Send Welcome Email
+                {labelOf(actions.data, 'welcome_email')}
               </Button>
               <Button variant="light" loading={preview.isPending} onClick={() => ask({ action: 'force_password_reset', userIds, options: { sendRecoveryEmail: sendRecovery } })}>
-                Force Password Reset
+                {labelOf(actions.data, 'force_password_reset')}
               </Button>
               <Checkbox label="Automatically send recovery email" checked={sendRecovery} onChange={(e) => setSendRecovery(e.currentTarget.checked)} />
             </Group>
             <Group>
-              {OTHER_ACTIONS.map(({ action, label }) => (
+              {otherActions(actions.data).map(({ action, label }) => (
                 <Button key={action} variant="default" loading={preview.isPending} onClick={() => ask({ action, userIds } as OperationRequest)}>
                   {label}
                 </Button>
@@ -140,7 +125,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
               <Button
                 variant="default"
                 onClick={() => {
-                  // Pressed when everything is already selected, it clears everything (seed 002).
+                  // Pressed when everything is already selected, it clears everything.
                   const all = RESET_OPTIONS.every(({ key }) => chosen[key]);
                   setOptions(Object.fromEntries(RESET_OPTIONS.map(({ key }) => [key, !all])) as ResetOptions);
                 }}
@@ -202,7 +187,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
                 Back
               </Button>
               <Button color="red" loading={run.isPending} disabled={!step.preview.allowed} onClick={() => confirm(step)}>
-                {ACTION_VERB[step.request.action]}
+                {CONFIRM_WORDS[step.request.action] ?? labelOf(actions.data, step.request.action)}
               </Button>
             </Group>
           </>

@@ -3,6 +3,7 @@ import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
+import { labelOf, useActions, type ActionInfo, type ActionName } from '../api/actions.ts';
 import { api, unwrap } from '../api/client.ts';
 import { runOperation, waitForOperation, type OperationRequest } from '../api/operations.ts';
 import { AuditTable } from '../components/AuditTable.tsx';
@@ -110,7 +111,12 @@ function EditDetails({ user, onSaved }: { user: User; onSaved: () => void }) {
   );
 }
 
+/**
+ * The user's actions: those the admin API offers this user (`allowedActions`, decided by the
+ * lifecycle rules), with the actions' own labels. Delete opens the choice of its two levels.
+ */
 function Actions({ user, onChanged }: { user: User; onChanged: () => void }) {
+  const actions = useActions();
   const [resetOpen, setResetOpen] = useState(false);
   const [unlockOpen, setUnlockOpen] = useState(false);
   const [deleteOpen, setDeleteOpen] = useState(false);
@@ -122,12 +128,14 @@ function Actions({ user, onChanged }: { user: User; onChanged: () => void }) {
     },
     onSuccess: onChanged,
   });
-  const simple = (action: 'ban' | 'unban' | 'disable' | 'activate', label: string) => (
-    <Button variant="default" loading={act.isPending && act.variables?.action === action} onClick={() => act.mutate({ action, userIds: [user.id] })}>
-      {label}
-    </Button>
-  );
-  const s = user.status;
+  const offered = new Set<ActionName>(user.allowedActions);
+  const label = (action: ActionName) => labelOf(actions.data, action);
+  const simple = (action: 'ban' | 'unban' | 'disable' | 'activate') =>
+    offered.has(action) ? (
+      <Button key={action} variant="default" loading={act.isPending && act.variables?.action === action} onClick={() => act.mutate({ action, userIds: [user.id] })}>
+        {label(action)}
+      </Button>
+    ) : null;
   return (
     <Card withBorder>
       <Stack gap="xs">
@@ -135,19 +143,29 @@ function Actions({ user, onChanged }: { user: User; onChanged: () => void }) {
           Actions
         </Title>
         {act.error ? <Alert color="red" title="The action failed">{act.error.message}</Alert> : null}
-        <Group>
-          {s !== 'setup_required' && s !== 'deleted' ? <Button onClick={() => setResetOpen(true)}>Reset App Access</Button> : null}
-          {s === 'banned' ? simple('unban', 'Unban') : s !== 'deleted' && s !== 'setup_required' ? simple('ban', 'Ban') : null}
-          {s === 'disabled' ? simple('activate', 'Activate') : ['active', 'inactive', 'password_required', 'denied'].includes(s) ? simple('disable', 'Disable') : null}
-          {s === 'denied' ? (
-            <Button variant="default" onClick={() => setUnlockOpen(true)}>
-              Unlock
-            </Button>
-          ) : null}
-          <Button color="red" variant="outline" onClick={() => setDeleteOpen(true)}>
-            Delete
-          </Button>
-        </Group>
+        {actions.data ? (
+          <Group>
+            {offered.has('reset') ? <Button onClick={() => setResetOpen(true)}>Reset App Access</Button> : null}
+            {simple('ban')}
+            {simple('unban')}
+            {simple('disable')}
+            {simple('activate')}
+            {offered.has('unlock') ? (
+              <Button variant="default" onClick={() => setUnlockOpen(true)}>
+                {label('unlock')}
+              </Button>
+            ) : null}
+            {offered.has('delete') || offered.has('permanent_delete') ? (
+              <Button color="red" variant="outline" onClick={() => setDeleteOpen(true)}>
+                {label('delete')}
+              </Button>
+            ) : null}
+          </Group>
+        ) : actions.isPending ? (
+          <Loader size="sm" aria-label="Loading actions" />
+        ) : (
+          <ErrorNotice error={actions.error} />
+        )}
         <Text size="sm" c="gray.7">
           Ban blocks access and keeps all history. Disable switches the account off until it is activated.
         </Text>
@@ -162,7 +180,7 @@ function Actions({ user, onChanged }: { user: User; onChanged: () => void }) {
         />
       ) : null}
       {unlockOpen ? <UnlockModal user={user} onClose={() => { setUnlockOpen(false); onChanged(); }} /> : null}
-      {deleteOpen ? <DeleteModal user={user} onClose={() => { setDeleteOpen(false); onChanged(); }} /> : null}
+      {deleteOpen && actions.data ? <DeleteModal user={user} actions={actions.data} onClose={() => { setDeleteOpen(false); onChanged(); }} /> : null}
     </Card>
   );
 }
@@ -220,7 +238,7 @@ const RECONNECTION: Record<string, string> = {
   set_disabled: 'comes back disabled (an administrator must activate them) if their app connects again',
 };
 
-function DeleteModal({ user, onClose }: { user: User; onClose: () => void }) {
+function DeleteModal({ user, actions, onClose }: { user: User; actions: readonly ActionInfo[]; onClose: () => void }) {
   const [level, setLevel] = useState<'delete' | 'permanent_delete'>('delete');
   const settings = useQuery({ queryKey: ['settings'], queryFn: () => unwrap(api.GET('/settings')) });
   const remove = useMutation({ mutationFn: async () => waitForOperation(await runOperation({ action: level, userIds: [user.id] })) });
@@ -238,8 +256,8 @@ function DeleteModal({ user, onClose }: { user: User; onClose: () => void }) {
           <>
             <Radio.Group value={level} onChange={(v) => setLevel(v as typeof level)} label="Level">
               <Stack gap="xs" mt="xs">
-                <Radio value="delete" label="Delete" description={`Hidden from lists; history kept. With this tenant's reconnection mode the user ${mode ? RECONNECTION[mode] : '…'}.`} />
-                <Radio value="permanent_delete" label="Permanently Delete" description="Personal data, devices and records are erased for good (GDPR). This cannot be undone." />
+                <Radio value="delete" label={labelOf(actions, 'delete')} description={`Hidden from lists; history kept. With this tenant's reconnection mode the user ${mode ? RECONNECTION[mode] : '…'}.`} />
+                <Radio value="permanent_delete" label={labelOf(actions, 'permanent_delete')} description="Personal data, devices and records are erased for good (GDPR). This cannot be undone." />
               </Stack>
             </Radio.Group>
             <Group justify="flex-end">
@@ -247,7 +265,7 @@ function DeleteModal({ user, onClose }: { user: User; onClose: () => void }) {
                 Cancel
               </Button>
               <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-                {level === 'delete' ? 'Delete' : 'Permanently Delete'}
+                {labelOf(actions, level)}
               </Button>
             </Group>
           </>
@@ -257,7 +275,7 @@ function DeleteModal({ user, onClose }: { user: User; onClose: () => void }) {
   );
 }
 
-/** The one-time password with "Copy" (copies login and password together, seed 000). */
+/** The one-time password with "Copy" (copies login and password together). */
 export function Credentials({ userName, password }: { userName: string | null; password: string }) {
   const text = `User name: ${userName ?? ''}\nPassword: ${password}`;
   return (

@@ -1,12 +1,18 @@
 import type { Job } from 'bullmq';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Logger } from '../src/log.ts';
-import type { Mailer } from '../src/mail/transport.ts';
-import type { TaskType } from '../src/lifecycle/tasks.ts';
-import type { Task } from '../src/store/entities/index.ts';
-import type { TaskUserRow } from '../src/store/task-users.ts';
-import type { LifecycleWrites } from '../src/store/lifecycle-writes.ts';
-import type { JobData, TaskPayloads } from './registry.ts';
+import type { Logger } from '../log.ts';
+import type { Mailer } from '../mail/transport.ts';
+import type { TaskPayloads, TaskType } from '../lifecycle/tasks.ts';
+import type { Task } from '../store/entities/index.ts';
+import type { TaskUserRow } from '../store/task-users.ts';
+import type { LifecycleWrites } from '../store/lifecycle-writes.ts';
+import type { JobData } from './task-queues.ts';
+
+/**
+ * The runner's contract with the processors in jobs/: what a processor is given for its task
+ * (TaskContext) and what it answers (TaskOutcome). The runner (run-task.ts) claims the task, checks
+ * its payload against the task registry (src/lifecycle/tasks.ts), and writes the outcome.
+ */
 
 /** What a processor decides about its task; the runner writes it to the task row. */
 export type TaskOutcome =
@@ -19,6 +25,7 @@ export type TaskOutcome =
 export interface TaskContext<T extends TaskType> {
   /** The task row as claimed (state `running`, attempts already counted). */
   task: Task;
+  /** The row's payload, checked against its type's schema. */
   payload: TaskPayloads[T];
   /** Inside the transaction that also records the outcome: commit both or neither. */
   em: EntityManager;
@@ -29,8 +36,8 @@ export interface TaskContext<T extends TaskType> {
   persistNow<T>(fn: (em: EntityManager) => Promise<T>): Promise<T>;
   job: Job<JobData>;
   /**
-   * Set when the task runs in a batch with others (group commit, src/queue/run-task.ts): its user
-   * already locked and read by the runner (null: no such user), and the batch's writes to hand the
+   * Set when the task runs in a batch with others (group commit, run-task.ts): its user already
+   * locked and read by the runner (null: no such user), and the batch's writes to hand the
    * lifecycle write to. Processors that apply one lifecycle event get both through
    * runLifecycleEvent.
    */

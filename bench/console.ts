@@ -5,7 +5,7 @@
  *
  * Run: npm run bench:console [-- users]   (DATABASE_URL or an embedded PostgreSQL; the console
  * must be built: npm run build:console)
- * Target (issue 7): p99 under 100 ms for both, initial JavaScript under 300 kB gzipped.
+ * Target: p99 under 100 ms for both, initial JavaScript under 300 kB gzipped.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';

@@ -7,7 +7,7 @@
  * Run: npm run bench:jobs [-- count]   (DATABASE_URL or an embedded PostgreSQL; Redis from
  * REDIS_URL, else 127.0.0.1:6379 when it answers, else PostgreSQL backend only;
  * BENCH_BACKEND=redis|postgres for one of them; LIFECYCLE_CONCURRENCY to try another batch bound)
- * Target (issue 4): under 10 s on Redis and under 20 s on the PostgreSQL backend, 2 cores.
+ * Target: under 10 s on Redis and under 20 s on the PostgreSQL backend, 2 cores.
  * Measured on this 2-core machine, defaults: PostgreSQL 11.2-11.6 s, Redis 6.0-6.7 s.
  */
 import net from 'node:net';

@@ -12,7 +12,7 @@
  * the database with synchronous_commit off; BENCH_NO_WELCOME=1 creates without the welcome_email
  * outbox row; CONNECTIONS=<n> changes the 32; BENCH_ONLY=create stops after the creates. Neither
  * asynchronous commit nor leaving out the welcome row changed create throughput on the shared
- * 2-core machine of issue 3, and 1 connection gave nearly the throughput of 32 (56 vs 66/s, the
+ * 2-core development machine, and 1 connection gave nearly the throughput of 32 (56 vs 66/s, the
  * server half idle). BENCH_WAITS=1 samples pg_stat_activity during the creates: the sessions wait
  * on the client (ClientRead) almost all the time, so each create is bound by its round trips times
  * the loop latency of a loaded machine, over a pool of 10 connections (src/store/orm.ts); a pool
@@ -25,7 +25,7 @@
  * profile SCIMMY's schema work (the reference's too), GC, the socket writes and pino-http
  * dominate. The trigram index and the welcome_email NOTIFY cost the statement little (EXPLAIN
  * ANALYZE), but the NOTIFY lock serialises commits (BENCH_WAITS: sessions on Lock:object).
- * Targets (issue 3): filtered GET at 100k within 1.3x of its time at 1k; create throughput at least
+ * Targets: filtered GET at 100k within 1.3x of its time at 1k; create throughput at least
  * 0.8x of the in-memory scimmy-routers reference.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';

@@ -9,7 +9,8 @@ import { openStore } from './startup.ts';
 import type { Orm } from './store/orm.ts';
 import { ensureTenant, findTenantByName } from './store/tenants.ts';
 import { issuePasswordLink } from './store/password-links.ts';
-import { sqlIn } from './store/sql.ts';
+import { upsertDevice } from './store/devices.ts';
+import { findUserIdByUserName } from './store/users.ts';
 import { insertApiToken, revokeApiTokens } from './store/tokens.ts';
 import { createUserWithLifecycle } from './store/user-lifecycle.ts';
 import type { EntityManager } from './store/orm.ts';
@@ -169,19 +170,10 @@ Exit codes: 0 done, 2 usage or configuration error, 1 any other failure.`,
 
 /** The CLI's own device for a user (one per user, reused), so a device token has a device. */
 async function registerCliDevice(em: EntityManager, tenantId: string, userName: string, label?: string): Promise<{ id: string; userId: string }> {
-  const [user] = await sqlIn(em)<{ id: string }>(`select id from users where tenant_id = ? and lower(user_name) = lower(?) and status <> 'purged'`, [
-    tenantId,
-    userName,
-  ]);
-  if (!user) throw new UsageError(`no user named ${userName}`);
-  const [device] = await sqlIn(em)<{ id: string }>(
-    `insert into devices (id, tenant_id, user_id, kind, client_id, name, pending_items, clear_history, created_at)
-     values (gen_random_uuid(), ?, ?, 'desktop_app', 'cli', ?, 0, false, now())
-     on conflict (user_id, client_id) do update set name = coalesce(excluded.name, devices.name), removed_at = null
-     returning id`,
-    [tenantId, user.id, label ?? 'registered with turnover token create'],
-  );
-  return { id: device!.id, userId: user.id };
+  const userId = await findUserIdByUserName(em, tenantId, userName);
+  if (!userId) throw new UsageError(`no user named ${userName}`);
+  const device = await upsertDevice(em, { tenantId, userId, clientId: 'cli', kind: 'desktop_app', name: label ?? 'registered with turnover token create' });
+  return { id: device.id, userId };
 }
 
 export class UsageError extends Error {

@@ -16,7 +16,7 @@ import { startWorkers } from './queue/workers.ts';
 import { createQueueMetricsCollector } from './queue/metrics.ts';
 import { listen, openStore } from './startup.ts';
 import type { DatabaseHandle } from './store/database.ts';
-import type { Orm } from './store/orm.ts';
+import { pingDatabase, type Orm } from './store/orm.ts';
 import { ensureDefaultTenant } from './store/tenants.ts';
 
 /**
@@ -113,7 +113,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
         beforeScrape: createQueueMetricsCollector({ orm, queues }),
         ...(roles.api ? { api: { config, logger, orm, queue, queues, mailer, ...(limits ? { limits } : {}) } } : {}),
         readiness: [
-          { name: 'database', check: async () => void (await orm.em.getConnection().execute('select 1')) },
+          { name: 'database', check: () => pingDatabase(orm) },
           { name: 'queue', check: () => queue.ping() },
         ],
       });

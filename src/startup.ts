@@ -1,9 +1,8 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
 import { shown, StartupError, type Config } from './config.ts';
 import type { Logger } from './log.ts';
-import { provideDatabase, type DatabaseHandle } from './store/database.ts';
+import { probeDatabaseUrl, provideDatabase, type DatabaseHandle } from './store/database.ts';
 import { migrate, openOrm, type Orm } from './store/orm.ts';
 
 /**
@@ -59,15 +58,7 @@ export async function openStore(config: Config, logger: Logger, options: { poolM
   }
 }
 
-async function probe(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  try {
-    await client.connect();
-    await client.query('select 1');
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
+const probe = (url: string) => probeDatabaseUrl(url, CONNECT_TIMEOUT_MS);
 
 /** Errors of the address itself (a name that does not resolve, an address not on this host): HOST's. The rest: the port's. */
 const HOST_ERRORS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EADDRNOTAVAIL', 'EAFNOSUPPORT']);

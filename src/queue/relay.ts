@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../log.ts';
 import type { Orm } from '../store/orm.ts';
-import { lockDueTasks, markTasksEnqueued } from '../store/tasks.ts';
+import { listenForTaskChanges, lockDueTasks, markTasksEnqueued } from '../store/tasks.ts';
 import { jobFor, type TaskQueues } from './task-queues.ts';
 
 /**
@@ -13,7 +13,6 @@ import { jobFor, type TaskQueues } from './task-queues.ts';
  * It wakes on NOTIFY turnover_tasks (sent at commit by a trigger on tasks) and polls once a second
  * for scheduled tasks coming due.
  */
-export const TASKS_CHANNEL = 'turnover_tasks';
 
 export interface Relay {
   /** Relays everything due now; resolves with how many tasks it moved. */
@@ -98,7 +97,7 @@ export function startRelay(options: {
     });
     try {
       await client.connect();
-      await client.query(`listen ${TASKS_CHANNEL}`);
+      await listenForTaskChanges(client);
       listener = client;
     } catch (error) {
       logger.warn({ err: error }, 'relay: could not LISTEN (polling only, retrying)');

@@ -10,6 +10,7 @@ import { isPermanentDatabaseError } from '../store/errors.ts';
 import type { Orm } from '../store/orm.ts';
 import { lockTaskUsers } from '../store/task-users.ts';
 import { claimTasks, lockClaimableTasks, recordTaskFailure, recordTaskOutcomes, TaskChangedError, type TaskRef } from '../store/tasks.ts';
+import { createBatcher } from '../store/batcher.ts';
 import { LifecycleWrites } from '../store/lifecycle-writes.ts';
 import type { TaskContext, TaskOutcome, TaskProcessors } from './processor.ts';
 import type { JobData } from './task-queues.ts';
@@ -39,11 +40,6 @@ interface Delivery {
   token: string | undefined;
 }
 
-interface Waiting extends Delivery {
-  resolve(value: Record<string, unknown>): void;
-  reject(error: unknown): void;
-}
-
 interface Claimed extends Delivery {
   task: Task;
 }
@@ -65,40 +61,31 @@ export interface TaskRunner {
  * task's failure never touches another's outcome.
  */
 export function createTaskRunner(deps: RunTaskDependencies): TaskRunner {
-  const waiting: Waiting[] = [];
-  let inFlight = 0;
-  let scheduled = false;
-
-  const schedule = () => {
-    if (scheduled || inFlight >= MAX_IN_FLIGHT || waiting.length === 0) return;
-    scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      while (inFlight < MAX_IN_FLIGHT && waiting.length > 0) {
-        inFlight++;
-        void runTogether(waiting.splice(0, MAX_BATCH), deps).finally(() => {
-          inFlight--;
-          schedule();
-        });
-      }
-    });
-  };
+  // The jobs of one turn of the event loop go together (start: 'tick'); a user with two tasks in a
+  // batch is handled by runTogether itself, which cannot know a task's user before its claim.
+  const together = createBatcher<Delivery, Record<string, unknown>>({
+    maxBatch: MAX_BATCH,
+    maxInFlight: MAX_IN_FLIGHT,
+    start: 'tick',
+    runBatch: (deliveries) => runTogether(deliveries, deps),
+    runOne: (delivery) => runAlone(delivery, deps),
+    // One task failed (a refusal, usually): it runs alone to fail with its own bookkeeping, and the
+    // rest go together again without it. Any other failure sends each task alone.
+    blame: (error) => (error instanceof BatchMemberFailed ? error.delivery : undefined),
+    onFallback: (error, deliveries, blamed) =>
+      blamed
+        ? deps.logger.debug({ err: (error as BatchMemberFailed).cause, tasks: deliveries.length }, 'batch rolled back; the failing task runs alone')
+        : deps.logger.debug({ err: error, tasks: deliveries.length }, 'batch rolled back; its tasks run one by one'),
+  });
 
   return {
     run(job, token) {
       // The job's name is its task's type (src/queue/task-queues.ts); the claimed row confirms it.
       const type = job.name as TaskType;
       if (!TASK_DEFINITIONS[type]?.batch || !deps.processors[type]) return runAlone({ job, token }, deps);
-      return new Promise((resolve, reject) => {
-        waiting.push({ job, token, resolve, reject });
-        schedule();
-      });
+      return together({ job, token });
     },
   };
-}
-
-function settle(waiting: Waiting, result: Promise<Record<string, unknown>>): Promise<void> {
-  return result.then(waiting.resolve, waiting.reject);
 }
 
 function contextFor(claimed: Claimed, em: EntityManager, deps: RunTaskDependencies, log: Logger) {
@@ -130,65 +117,56 @@ function loggerFor(task: Task, deps: RunTaskDependencies): Logger {
   return deps.logger.child({ taskId: task.id, type: task.type, attempt: task.attempts });
 }
 
-/** The batch's tasks in one transaction: their claim, effects and outcomes commit together. */
-async function runTogether(batch: Waiting[], deps: RunTaskDependencies): Promise<void> {
-  if (batch.length <= 1) return batch[0] && settle(batch[0], runAlone(batch[0], deps));
-  let done: Array<{ claimed: Claimed & { waiting: Waiting }; outcome: TaskOutcome; endTimer: () => void; log: Logger }>;
-  let skipped: Waiting[];
-  try {
-    ({ done, skipped } = await deps.orm.em.fork().transactional(async (em) => {
-      // Locked instead of claimed by an update of their own: the outcome is the one write of each
-      // task row, and it counts the attempt. Nobody sees these tasks `running`, but nobody could:
-      // the batch commits claim and outcome together.
-      const tasks = await lockClaimableTasks(em, batch.map((w) => w.job.data.taskId));
-      const claimed = batch.flatMap((w) => {
-        const task = tasks.get(w.job.data.taskId);
-        return task ? [{ waiting: w, job: w.job, token: w.token, task: { ...task, state: 'running' as const, attempts: task.attempts + 1 } }] : [];
-      });
-      // Every user locked and read in one statement (in id order: no deadlock between batches),
-      // and every lifecycle write in one more. A user with two tasks here would have the second
-      // decided on a stale row, so such a batch runs each task's statements in turn instead.
-      const owners = claimed.flatMap((c) => (c.task.userId ? [{ userId: c.task.userId, tenantId: c.task.tenantId }] : []));
-      const distinct = new Set(owners.map((o) => o.userId)).size === claimed.length;
-      const users = distinct ? await lockTaskUsers(em, owners) : undefined;
-      const writes = new LifecycleWrites();
-      const results = [];
-      for (const c of claimed) {
-        if (!TASK_DEFINITIONS[c.task.type].batch) throw new Error(`task ${c.task.id} is not of the job's type`);
-        const endTimer = taskDuration.startTimer({ type: c.task.type });
-        const log = loggerFor(c.task, deps);
-        const shared = users ? { batch: { user: users.get(c.task.userId!) ?? null, writes } } : {};
-        try {
-          results.push({ claimed: c, outcome: await runProcessor(c.task.type, deps.processors, { ...contextFor(c, em, deps, log), ...shared }), endTimer, log });
-        } catch (error) {
-          throw new BatchMemberFailed(c.waiting, error);
-        }
+/**
+ * The batch's tasks in one transaction: their claim, effects and outcomes commit together. Returns
+ * each delivery's answer, in order: after the commit, its outcome's bookkeeping (which may fail
+ * for it alone: a job parked to wait for a device), or `skipped` for a task that was not claimable.
+ */
+async function runTogether(batch: readonly Delivery[], deps: RunTaskDependencies): Promise<Array<Record<string, unknown> | Promise<Record<string, unknown>>>> {
+  const done = await deps.orm.em.fork().transactional(async (em) => {
+    // Locked instead of claimed by an update of their own: the outcome is the one write of each
+    // task row, and it counts the attempt. Nobody sees these tasks `running`, but nobody could:
+    // the batch commits claim and outcome together.
+    const tasks = await lockClaimableTasks(em, batch.map((w) => w.job.data.taskId));
+    const claimed = batch.flatMap((delivery) => {
+      const task = tasks.get(delivery.job.data.taskId);
+      return task ? [{ delivery, job: delivery.job, token: delivery.token, task: { ...task, state: 'running' as const, attempts: task.attempts + 1 } }] : [];
+    });
+    // Every user locked and read in one statement (in id order: no deadlock between batches),
+    // and every lifecycle write in one more. A user with two tasks here would have the second
+    // decided on a stale row, so such a batch runs each task's statements in turn instead.
+    const owners = claimed.flatMap((c) => (c.task.userId ? [{ userId: c.task.userId, tenantId: c.task.tenantId }] : []));
+    const distinct = new Set(owners.map((o) => o.userId)).size === claimed.length;
+    const users = distinct ? await lockTaskUsers(em, owners) : undefined;
+    const writes = new LifecycleWrites();
+    const results = [];
+    for (const c of claimed) {
+      if (!TASK_DEFINITIONS[c.task.type].batch) throw new Error(`task ${c.task.id} is not of the job's type`);
+      const endTimer = taskDuration.startTimer({ type: c.task.type });
+      const log = loggerFor(c.task, deps);
+      const shared = users ? { batch: { user: users.get(c.task.userId!) ?? null, writes } } : {};
+      try {
+        results.push({ claimed: c, outcome: await runProcessor(c.task.type, deps.processors, { ...contextFor(c, em, deps, log), ...shared }), endTimer, log });
+      } catch (error) {
+        throw new BatchMemberFailed(c.delivery, error);
       }
-      await writes.run(em);
-      await recordOutcomes(em, results.map((r) => [r.claimed.task, r.outcome]), 'locked');
-      return { done: results, skipped: batch.filter((w) => !tasks.has(w.job.data.taskId)) };
-    }));
-  } catch (error) {
-    if (error instanceof BatchMemberFailed) {
-      // One task failed (a refusal, usually): it runs alone to fail with its own bookkeeping, and
-      // the rest go together again without it.
-      deps.logger.debug({ err: error.cause, tasks: batch.length }, 'batch rolled back; the failing task runs alone');
-      await Promise.all([settle(error.waiting, runAlone(error.waiting, deps)), runTogether(batch.filter((w) => w !== error.waiting), deps)]);
-    } else {
-      deps.logger.debug({ err: error, tasks: batch.length }, 'batch rolled back; its tasks run one by one');
-      await Promise.all(batch.map((w) => settle(w, runAlone(w, deps))));
     }
-    return;
-  }
-  taskBatchSize.observe(done.length);
-  for (const w of skipped) w.resolve({ skipped: true });
-  await Promise.all(done.map((r) => settle(r.claimed.waiting, finish(r.claimed, r.outcome, r.endTimer, r.log))));
+    await writes.run(em);
+    await recordOutcomes(em, results.map((r) => [r.claimed.task, r.outcome]), 'locked');
+    return new Map(results.map((r) => [r.claimed.delivery, r]));
+  });
+  taskBatchSize.observe(done.size);
+  // A task that was not claimable (finished, held, cancelled) has no outcome here: skipped.
+  return batch.map((delivery) => {
+    const r = done.get(delivery);
+    return r ? finish(r.claimed, r.outcome, r.endTimer, r.log) : { skipped: true };
+  });
 }
 
 /** A processor in a batch threw: the batch is rolled back and that task is known. */
 class BatchMemberFailed extends Error {
   constructor(
-    readonly waiting: Waiting,
+    readonly delivery: Delivery,
     override readonly cause: unknown,
   ) {
     super('a task of the batch failed');

@@ -1,5 +1,5 @@
 import { applyLifecycleEvent } from '../store/user-lifecycle.ts';
-import { sqlIn } from '../store/sql.ts';
+import { updateUserIdpStateById } from '../store/users.ts';
 import type { TaskPayloads } from '../lifecycle/tasks.ts';
 import { guardHolds } from '../lifecycle/deprovision-guard.ts';
 import { insertAuditEntries } from '../store/audit.ts';
@@ -40,10 +40,7 @@ export async function applyIdpRequest(ctx: ScimContext, userId: string, request:
   }
   // What the IdP asked for, whatever the policy made of it (a rejected held deprovision, a ban).
   const idpActive = request.type === 'reactivate' || (request.type === 'revive' && request.active);
-  await sqlIn(ctx.em)(
-    `update users set idp_active = ?, idp_deleted_at = ${request.type === 'delete' ? 'now()' : 'null'} where id = ?`,
-    [idpActive, userId],
-  );
+  await updateUserIdpStateById(ctx.em, userId, { active: idpActive, deleted: request.type === 'delete' });
 }
 
 /**

@@ -201,3 +201,14 @@ export async function ensureDatabase(url: string, database: string): Promise<voi
     await client.end();
   }
 }
+
+/** One plain connection and one statement, within `timeoutMs`: can this URL be used at all? */
+export async function probeDatabaseUrl(url: string, timeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  try {
+    await client.connect();
+    await client.query('select 1');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

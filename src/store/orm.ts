@@ -76,3 +76,8 @@ export async function migrate(orm: Orm, databaseUrl: string): Promise<string[]> 
     await lock.end();
   }
 }
+
+/** The readiness check: the database answers a statement on a pooled connection. */
+export async function pingDatabase(orm: Orm): Promise<void> {
+  await orm.em.getConnection().execute('select 1');
+}

@@ -511,3 +511,11 @@ export async function rescheduleTasks(em: EntityManager, selection: TaskSelectio
   );
   return rows.map((r) => r.id);
 }
+
+/** The channel a trigger on tasks notifies at commit (migration tasks_notify): the relay wakes on it. */
+export const TASKS_CHANNEL = 'turnover_tasks';
+
+/** Subscribes a dedicated connection (not a pooled one: LISTEN lives as long as its session) to TASKS_CHANNEL. */
+export async function listenForTaskChanges(client: { query(sql: string): Promise<unknown> }): Promise<void> {
+  await client.query(`listen ${TASKS_CHANNEL}`);
+}

@@ -310,3 +310,14 @@ export async function findSignInCandidate(em: EntityManager, tenantName: string,
 function normalise<R extends UserRecord>(row: R): R {
   return { ...row, failedLoginCount: Number(row.failedLoginCount) };
 }
+
+/** What the identity provider last asked for a user (active or not, deleted when), whatever the policy made of it. */
+export async function updateUserIdpStateById(em: EntityManager, id: string, state: { active: boolean; deleted: boolean }): Promise<void> {
+  await sqlIn(em)(`update users set idp_active = ?, idp_deleted_at = case when ? then now() else null end where id = ?`, [state.active, state.deleted, id]);
+}
+
+/** A user of the tenant by user name (any case), purged ones aside: the CLI names users so. */
+export async function findUserIdByUserName(em: EntityManager, tenantId: string, userName: string): Promise<string | null> {
+  const [row] = await sqlIn(em)<{ id: string }>(`select id from users where tenant_id = ? and lower(user_name) = lower(?) and status <> ?`, [tenantId, userName, PURGED]);
+  return row?.id ?? null;
+}

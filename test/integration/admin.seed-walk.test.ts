@@ -18,7 +18,7 @@ const sink = await startSmtpSink();
 afterAll(() => sink.close());
 
 /**
- * The seeds' flow end to end (seeds 000, 002, 003), over HTTP with the relay and workers running:
+ * The operators' help-article flow end to end (Reset App Access, the User List's bulk reset and recycle), over HTTP with the relay and workers running:
  * edit the details, bulk reset three users with two optional items (dry run, then confirm), watch
  * the progress, recycle one seat with a new person, read the welcome email from the SMTP sink,
  * set the password from its link in a real headless Chromium, and sign in.
@@ -45,7 +45,7 @@ describe('seed walk: bulk reset, recycle, welcome email, set password, sign in',
   }
 
   it('walks the whole flow', async () => {
-    // ---- three employees with their data (seed 003's selection) ------------------------------
+    // ---- three employees with their data (the bulk action's selection) ------------------------------
     const people = [
       { firstName: 'Kaylee', lastName: 'Frye', email: 'kaylee@serenity.test', extension: '1002' },
       { firstName: 'Malcom', lastName: 'Reynolds', email: 'mal@serenity.test', extension: '1009' },
@@ -69,10 +69,10 @@ describe('seed walk: bulk reset, recycle, welcome email, set password, sign in',
     await api.post('/admin/contacts', { name: 'Front desk', phone: '+15550199' });
     const [kaylee, malcom, inara] = ids as [string, string, string];
 
-    // ---- seed 000: edit the details before the reset so the old person cannot sign in ----------
+    // ---- Reset App Access: edit the details before the reset so the old person cannot sign in ----------
     expect((await api.patch(`/admin/users/${malcom}`, { phone: '+15550999' })).status).toBe(200);
 
-    // ---- seed 003: Bulk Action > Reset Users, two options, "the following actions will take place"
+    // ---- Bulk Action > Reset Users, two options, "the following actions will take place"
     const request = { action: 'reset', userIds: ids, options: { voicemailMessages: true, customContacts: true } };
     const preview = await api.post('/admin/operations', { ...request, dryRun: true });
     expect(preview.status).toBe(200);
@@ -106,7 +106,7 @@ describe('seed walk: bulk reset, recycle, welcome email, set password, sign in',
     expect((await api.get('/admin/contacts')).body.contacts).toHaveLength(1);
     expect((await api.get('/admin/numbers?state=assigned')).body.numbers).toHaveLength(3); // not selected: kept
 
-    // ---- seed 002/003: Recycle User 1009 with the new person's name and email ------------------
+    // ---- Recycle User 1009 with the new person's name and email ------------------
     const recycle = {
       action: 'recycle',
       userIds: [malcom],

@@ -150,9 +150,9 @@ describe('an environment that does not work: one line naming the variable, exit 
     try {
       const env = { DATABASE_URL: databaseUrl, REDIS_URL: '', QUEUE_PREFIX: `{turnover-cli-${randomBytes(3).toString('hex')}}` };
       const [badIp, badName, busy] = await Promise.all([
-        runCli(['serve'], { ...env, HOST: '256.1.1.1', PORT: '0' }),
-        runCli(['worker'], { ...env, HOST: 'no-such-host.invalid', PORT: '0' }),
-        runCli(['serve'], { ...env, HOST: '127.0.0.1', PORT: String(takenPort) }),
+        runCli(['serve'], { ...env, HOST: '256.1.1.1', PORT: '0' }, 100_000),
+        runCli(['worker'], { ...env, HOST: 'no-such-host.invalid', PORT: '0' }, 100_000),
+        runCli(['serve'], { ...env, HOST: '127.0.0.1', PORT: String(takenPort) }, 100_000),
       ]);
       expectOneLine(badIp, 1, /^turnover: HOST=256\.1\.1\.1: cannot listen there \(getaddrinfo ENOTFOUND 256\.1\.1\.1\)$/m);
       expectOneLine(badName, 1, /^turnover: HOST=no-such-host\.invalid: cannot listen there \(getaddrinfo (ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\)$/m);
@@ -160,5 +160,5 @@ describe('an environment that does not work: one line naming the variable, exit 
     } finally {
       taken.close();
     }
-  }, 60_000);
+  }, 120_000); // three start-ups at once, on a machine the rest of the suite keeps busy
 });

@@ -21,7 +21,7 @@ const ARTIFACTS = path.join(ROOT, 'test-artifacts/console');
 
 /**
  * The console as an operator meets it, in a real headless Chromium under its strict CSP: the
- * first operator sets a password from the CLI's link, signs in, and runs seed 002's bulk reset.
+ * first operator sets a password from the CLI's link, signs in, and runs the bulk reset of the User List.
  */
 describe.skipIf(!chromiumInstalled || !built)('operator console in Chromium', () => {
   const t = useTestRuntime({
@@ -129,7 +129,7 @@ describe.skipIf(!chromiumInstalled || !built)('operator console in Chromium', ()
     expect(problems).toEqual([]);
   }, 60_000);
 
-  it('adds a user by hand and imports a CSV with one bad row, with per-row results (seed 004)', async () => {
+  it('adds a user by hand and imports a CSV with one bad row, with per-row results', async () => {
     await page.getByRole('link', { name: 'Add users' }).click();
     await page.getByRole('heading', { name: 'Add users' }).waitFor();
     await page.getByLabel('First Name, row 1', { exact: true }).fill('Kaylee');
@@ -169,7 +169,7 @@ describe.skipIf(!chromiumInstalled || !built)('operator console in Chromium', ()
 });
 
 /**
- * Seed 000, "Reset App Access", in its three cases: the phone online with nothing pending; the
+ * "Reset App Access" in its three cases: the phone online with nothing pending; the
  * phone offline (skip pending data, with its data-loss confirmation); the phone uploading
  * ("Retry Now" once it has). Each ends with the new person's one-time password and "Copy".
  */

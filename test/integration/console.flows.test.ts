@@ -18,7 +18,7 @@ const sink = await startSmtpSink();
 afterAll(() => sink.close());
 
 /**
- * Seeds 002/003 and 004 through the console in Chromium: a bulk reset with "Recycle Users" into
+ * The operator flows through the console in Chromium: a bulk reset with "Recycle Users" into
  * the recycle form, the welcome email from a real SMTP sink opening the set-password page; then a
  * role change, a ban and unban, and a Denied user unlocked with a new password.
  */
@@ -103,7 +103,7 @@ describe.skipIf(!chromiumInstalled || !built)('console flows in Chromium', () =>
     expect(login.status).toBe(200);
   }, 90_000);
 
-  it('changes a role, bans and unbans, and unlocks a Denied user with a new password (seed 004)', async () => {
+  it('changes a role, bans and unbans, and unlocks a Denied user with a new password', async () => {
     const user = await t.createUser({ userName: 'jayne', firstName: 'Jayne', lastName: 'Cobb', status: 'active', passwordHash: await hashPassword('vera is my gun') });
     await page.goto(`${t.runtime.url}/console/users/${user.id}`);
     await page.getByRole('heading', { name: 'Jayne Cobb' }).waitFor();

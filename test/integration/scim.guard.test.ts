@@ -3,7 +3,7 @@ import { apiClient, createAdminToken } from '../support/api-client.ts';
 import { useScim } from './scim.helpers.ts';
 
 /**
- * The mass-deprovision guard (issue 7): a burst of SCIM deactivations past the tenant's limit is
+ * The mass-deprovision guard: a burst of SCIM deactivations past the tenant's limit is
  * answered as the IdP expects, but its effects wait as held tasks until an admin approves (then
  * they run) or rejects (the users keep access, marked as differing from the IdP).
  */

@@ -45,7 +45,7 @@ function Shell({ me }: { me: Me }) {
     { to: '/add', label: 'Add users' },
     { to: '/work', label: 'Work' },
     { to: '/audit', label: 'Audit' },
-    // Office managers act on users; only admins change the tenant (seed 003 scopes).
+    // Office managers act on users; only admins change the tenant (settings, tokens, queues).
     ...(me.role === 'admin' ? [{ to: '/settings', label: 'Settings' }] : []),
   ];
   return (

@@ -10,7 +10,7 @@ import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } fr
 
 /**
  * Tasks: read one, list them (the work inbox: needs_decision, held, failed), and the operator's
- * re-drives: "Retry Now" and "Skip Pending Data" (seed 000), both audited by src/queue/redrive.ts.
+ * re-drives: "Retry Now" and "Skip Pending Data", both audited by src/queue/redrive.ts.
  */
 const taskSchema = z
   .object({

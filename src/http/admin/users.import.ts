@@ -8,7 +8,7 @@ import type { DefineRoute } from './route.ts';
 import { createUser, createUserBody } from './users.ts';
 
 /**
- * POST /admin/users/import (seed 004 "import a list of new users"): a CSV body whose header row
+ * POST /admin/users/import ("import a list of new users"): a CSV body whose header row
  * uses the field names of POST /admin/users. Streamed: each row is validated and created as it
  * is read, in its own transaction (the user, its welcome task and its audit entry commit
  * together, so no row is ever half-written); a bad row is reported with its line number and

@@ -15,7 +15,7 @@ type Phase =
   | { name: 'done'; userName: string | null; password: string };
 
 /**
- * "Reset App Access" (seed 000): one reset task that checks the devices for pending data (waiting
+ * "Reset App Access": one reset task that checks the devices for pending data (waiting
  * with "Retry Now", or "Unable to Retrieve Results" with "Skip Pending Data" behind a data-loss
  * confirmation) and hands the seat to the person now in the details form in the same transaction
  * (so leaving the page while it waits loses nothing), then a generated password shown once with

@@ -1,6 +1,6 @@
 import { Button, Group, Modal, Stack, Text } from '@mantine/core';
 
-/** The explicit data-loss confirmation "Skip Pending Data" needs (seed 000); "Reset" goes on. */
+/** The explicit data-loss confirmation "Skip Pending Data" needs; "Reset" goes on. */
 export function SkipPendingDataConfirm({ pending, busy, onConfirm, onBack }: { pending?: number; busy: boolean; onConfirm: () => void; onBack: () => void }) {
   return (
     <Modal opened onClose={onBack} title="Skip pending data?" closeButtonProps={{ 'aria-label': 'Close dialog' }}>

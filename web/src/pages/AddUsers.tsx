@@ -16,7 +16,7 @@ function csvField(value: string): string {
 }
 
 /**
- * Add users (seed 004): one or many rows typed in (the plus button adds a row), or a CSV file;
+ * Add users: one or many rows typed in (the plus button adds a row), or a CSV file;
  * both go through the API's CSV import, which answers per row (created, or why not, by line).
  */
 export function AddUsers() {

@@ -12,7 +12,7 @@ import { personName, ROLE_LABELS, STATUS_LABELS, type User, type UserStatus } fr
 const PAGE_SIZE = 50;
 
 /**
- * The User List (seed 002): server-side search and status filter, cursor paging (the cursors of
+ * The User List: server-side search and status filter, cursor paging (the cursors of
  * pages seen so far are kept, so Back is one request), row checkboxes, select-all on the page,
  * and "Bulk Action" once a row is checked.
  */

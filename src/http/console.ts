@@ -6,6 +6,7 @@ import { parse as parseCookies } from 'cookie';
 import express, { type Request, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import { z } from 'zod';
+import { resolvePolicy } from '../lifecycle/policy.ts';
 import { OPERATOR_ROLES, type OperatorRole } from '../lifecycle/statuses.ts';
 import { DEFAULT_TENANT_NAME } from '../store/entities/index.ts';
 import { findLiveOperatorSession, insertOperatorSession, revokeOperatorSession, type SessionOperator } from '../store/operator-sessions.ts';
@@ -165,7 +166,7 @@ export function sessionAuthenticator(orm: Orm): OperatorAuthenticator {
     const session = await findLiveOperatorSession(orm.em.fork(), token);
     if (!session) throw new RequestError('unauthorized', 401, 'the console session has ended; sign in again');
     if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method)) requireCsrf(req, token);
-    return { tenantId: session.tenantId, actor: `operator:${session.userId}`, role: session.role } satisfies Operator;
+    return { tenantId: session.tenantId, actor: `operator:${session.userId}`, role: session.role, policy: resolvePolicy(session.policy) } satisfies Operator;
   };
 }
 

@@ -21,6 +21,8 @@ export interface SessionOperator {
   role: OperatorRole;
   firstName: string | null;
   lastName: string | null;
+  /** The tenant's policy as stored (resolvePolicy gives the effective one). */
+  policy: unknown;
 }
 
 const SESSION_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -52,9 +54,10 @@ export async function findLiveOperatorSession(em: EntityManager, token: string):
     role: OperatorRole;
     first_name: string | null;
     last_name: string | null;
+    policy: unknown;
   }>(
     `with live as (
-       select s.id, s.tenant_id, t.name as tenant_name, u.id as user_id, u.user_name, u.role, u.first_name, u.last_name, s.last_seen_at
+       select s.id, s.tenant_id, t.name as tenant_name, t.policy, u.id as user_id, u.user_name, u.role, u.first_name, u.last_name, s.last_seen_at
          from operator_sessions s
          join users u on u.id = s.user_id
          join tenants t on t.id = s.tenant_id
@@ -65,7 +68,7 @@ export async function findLiveOperatorSession(em: EntityManager, token: string):
        update operator_sessions set last_seen_at = now()
         where id in (select id from live where last_seen_at < now() - make_interval(secs => ?))
      )
-     select id, tenant_id, tenant_name, user_id, user_name, role, first_name, last_name from live`,
+     select id, tenant_id, tenant_name, policy, user_id, user_name, role, first_name, last_name from live`,
     [hashToken(token), DEFAULT_POLICY.sessionIdleMinutes, TOUCH_AFTER_SECONDS],
   );
   if (!row) return null;
@@ -78,6 +81,7 @@ export async function findLiveOperatorSession(em: EntityManager, token: string):
     role: row.role,
     firstName: row.first_name,
     lastName: row.last_name,
+    policy: row.policy,
   };
 }
 

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { OperatorRole } from '../lifecycle/statuses.ts';
 import { insertAuditEntry } from './audit.ts';
+import { sqlIn } from './sql.ts';
 import { ApiTokenSchema, type ApiToken, type TokenKind } from './entities/index.ts';
 
 /**
@@ -66,6 +67,17 @@ export async function findActiveToken(em: EntityManager, token: string, kind?: T
   if (kind && record.kind !== kind) return null;
   if (record.expiresAt && record.expiresAt.getTime() <= Date.now()) return null;
   return record;
+}
+
+/** A live admin token with this plain value and its tenant's stored policy, in one statement; or null. */
+export async function findActiveAdminToken(em: EntityManager, token: string): Promise<{ id: string; tenantId: string; role: OperatorRole; policy: unknown } | null> {
+  if (!/^tov_admin_[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  const [row] = await sqlIn(em)<{ id: string; tenant_id: string; role: OperatorRole | null; policy: unknown }>(
+    `select t.id, t.tenant_id, t.role, tn.policy from api_tokens t join tenants tn on tn.id = t.tenant_id
+      where t.token_hash = ? and t.kind = 'admin' and t.revoked_at is null and (t.expires_at is null or t.expires_at > now())`,
+    [hashToken(token)],
+  );
+  return row?.role ? { id: row.id, tenantId: row.tenant_id, role: row.role, policy: row.policy } : null;
 }
 
 /**

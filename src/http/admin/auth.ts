@@ -1,7 +1,8 @@
 import type { RequestHandler } from 'express';
 import { OPERATOR_ROLES, type OperatorRole } from '../../lifecycle/statuses.ts';
 import type { Orm } from '../../store/orm.ts';
-import { findActiveToken } from '../../store/tokens.ts';
+import { resolvePolicy, type Policy } from '../../lifecycle/policy.ts';
+import { findActiveAdminToken } from '../../store/tokens.ts';
 import { RequestError } from '../errors.ts';
 
 /**
@@ -13,6 +14,8 @@ export interface Operator {
   /** Audit actor: `admin:<token id>` (a session will give `operator:<user id>`). */
   actor: string;
   role: OperatorRole;
+  /** The tenant's lifecycle policy, read with the token or session: no query of its own per request. */
+  policy: Policy;
 }
 
 declare module 'express-serve-static-core' {
@@ -34,9 +37,9 @@ export function bearerAuthenticator(orm: Orm): OperatorAuthenticator {
     const header = req.get('authorization');
     if (!header) return null;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const record = match ? await findActiveToken(orm.em.fork(), match[1]!, 'admin') : null;
-    if (!record?.role) throw unauthorized('the bearer token is not a live admin token');
-    return { tenantId: record.tenantId, actor: `admin:${record.id}`, role: record.role };
+    const found = match ? await findActiveAdminToken(orm.em.fork(), match[1]!) : null;
+    if (!found) throw unauthorized('the bearer token is not a live admin token');
+    return { tenantId: found.tenantId, actor: `admin:${found.id}`, role: found.role, policy: resolvePolicy(found.policy) };
   };
 }
 

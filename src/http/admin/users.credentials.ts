@@ -8,7 +8,7 @@ import { applyLifecycleEvent } from '../../store/user-lifecycle.ts';
 import { findUserById, updateUserPasswordHash } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import { idParams, type DefineRoute } from './route.ts';
-import { tenantPolicy, userJson, userNotFound, userSchema } from './users.ts';
+import { userJson, userNotFound, userSchema } from './users.ts';
 
 /**
  * A user's credentials, set by an operator:
@@ -127,7 +127,7 @@ export function credentialRoutes(define: DefineRoute, { orm }: { orm: Orm }): vo
         return (await findUserById(em, operator.tenantId, params.id))!;
       });
       if (generated) res.set('Cache-Control', 'no-store');
-      return { status: 200, body: { user: userJson(user, await tenantPolicy(orm, operator.tenantId)), ...(generated ? { password: generated } : {}) } };
+      return { status: 200, body: { user: userJson(user, operator.policy), ...(generated ? { password: generated } : {}) } };
     },
   });
 }

@@ -5,7 +5,7 @@ import type { Policy } from '../../lifecycle/policy.ts';
 import { USER_ROLES, USER_STATUSES } from '../../lifecycle/statuses.ts';
 import type { Orm } from '../../store/orm.ts';
 import { insertAuditEntry } from '../../store/audit.ts';
-import { createUserWithLifecycle, loadPolicy } from '../../store/user-lifecycle.ts';
+import { createUserWithLifecycle } from '../../store/user-lifecycle.ts';
 import { findUserById, findUsers, updateUserDetails, type UserRecord } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import type { Operator } from './auth.ts';
@@ -61,10 +61,6 @@ export function userJson(user: UserRecord, policy: Policy): z.infer<typeof userS
   };
 }
 
-/** The tenant's lifecycle policy, for userJson: read on a connection of its own, so beside the users' read rather than after it. */
-export function tenantPolicy(orm: Orm, tenantId: string): Promise<Policy> {
-  return loadPolicy(orm.em.fork(), tenantId);
-}
 
 const name = z.string().trim().min(1).max(200);
 const optionalText = (max: number) => z.string().trim().max(max).nullable().optional();
@@ -169,16 +165,14 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
     responses: { 200: { description: 'A page of users.', schema: userPage } },
     handler: async ({ query, operator }) => {
       const after = decodeCursor(query.cursor, cursorSchema);
-      const [{ users, hasMore }, policy] = await Promise.all([
-        findUsers(orm.em.fork(), {
-          tenantId: operator.tenantId,
-          ...(query.status ? { status: query.status } : {}),
-          ...(query.q ? { q: query.q } : {}),
-          ...(after ? { after } : {}),
-          limit: query.limit,
-        }),
-        tenantPolicy(orm, operator.tenantId),
-      ]);
+      const { users, hasMore } = await findUsers(orm.em.fork(), {
+        tenantId: operator.tenantId,
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.q ? { q: query.q } : {}),
+        ...(after ? { after } : {}),
+        limit: query.limit,
+      });
+      const { policy } = operator;
       const last = users.at(-1);
       return {
         status: 200,
@@ -201,7 +195,7 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
       201: { description: 'The new user.', schema: userSchema },
       409: { description: 'The user name is taken in this tenant (already_exists).' },
     },
-    handler: async ({ body, operator }) => ({ status: 201, body: userJson(await createUser(orm, operator, body), await tenantPolicy(orm, operator.tenantId)) }),
+    handler: async ({ body, operator }) => ({ status: 201, body: userJson(await createUser(orm, operator, body), operator.policy) }),
   }));
 
   define({
@@ -212,7 +206,8 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
     params: idParams,
     responses: { 200: { description: 'The user.', schema: userSchema }, 404: { description: 'No such user in this tenant.' } },
     handler: async ({ params, operator }) => {
-      const [user, policy] = await Promise.all([findUserOr404(orm, operator.tenantId, params.id), tenantPolicy(orm, operator.tenantId)]);
+      const user = await findUserOr404(orm, operator.tenantId, params.id);
+      const { policy } = operator;
       return { status: 200, body: userJson(user, policy) };
     },
   });
@@ -251,7 +246,7 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
           }
           return (await findUserById(em, operator.tenantId, params.id))!;
         });
-        return { status: 200, body: userJson(user, await tenantPolicy(orm, operator.tenantId)) };
+        return { status: 200, body: userJson(user, operator.policy) };
       } catch (error) {
         throw conflictFromDatabase(error);
       }

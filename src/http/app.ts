@@ -10,7 +10,7 @@ import { createClientRouter } from './client/router.ts';
 import { createConsoleRouter } from './console.ts';
 import type { ApiContext } from './context.ts';
 import { notFound, problemHandler } from './errors.ts';
-import { guardUrl } from './input-guard.ts';
+import { guardUrl } from '../input-guard.ts';
 import { mountHealth, type ReadinessCheck } from './health.ts';
 
 export interface AppDependencies {

@@ -16,7 +16,7 @@ import { insertAuditEntry } from '../store/audit.ts';
 import type { Operator, OperatorAuthenticator } from './admin/auth.ts';
 import type { ApiContext } from './context.ts';
 import { RequestError } from './errors.ts';
-import { jsonBody } from './input-guard.ts';
+import { jsonBody } from '../input-guard.ts';
 import { signIn } from './sign-in.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../log.ts';
 import { classifyDatabaseError, RETRY_AFTER_SECONDS } from '../store/errors.ts';
-import { classifyInputError } from './input-guard.ts';
+import { classifyInputError } from '../input-guard.ts';
 
 /**
  * The one error type for requests: a stable machine `code`, an HTTP `status`, and whether the

@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { ApiContext } from '../http/context.ts';
 import { resolvePolicy, type Policy } from '../lifecycle/policy.ts';
 import { findLiveScimToken, type LiveScimToken } from '../store/scim-tokens.ts';
 import { hashToken } from '../store/tokens.ts';
+import type { ScimDependencies } from './context.ts';
 import { sendScimError, toScimFailure } from './errors.ts';
 
 /** The SCIM connection a request comes from: the token decides the tenant. */
@@ -38,7 +38,7 @@ const VERIFIED_MAX = 1_000;
  * For a `deferrable` request (a create, whose one statement checks the token itself) a token
  * verified before skips the lookup, saving a round trip; see `verified`.
  */
-export function authenticateScim(context: ApiContext, deferrable: (req: Request) => boolean = () => false): RequestHandler {
+export function authenticateScim(context: ScimDependencies, deferrable: (req: Request) => boolean = () => false): RequestHandler {
   return async (req, res, next) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
     try {
@@ -63,7 +63,7 @@ export function authenticateScim(context: ApiContext, deferrable: (req: Request)
   };
 }
 
-async function lookUp(context: ApiContext, expected: string): Promise<ScimAuth | null> {
+async function lookUp(context: ScimDependencies, expected: string): Promise<ScimAuth | null> {
   const token = await findLiveScimToken(context.orm.em, expected);
   if (!token || !timingSafeEqual(Buffer.from(token.tokenHash), Buffer.from(expected))) {
     verified.delete(expected);
@@ -77,7 +77,7 @@ async function lookUp(context: ApiContext, expected: string): Promise<ScimAuth |
 }
 
 /** The request's token looked up now (for an `unverified` auth): the live auth, or null. */
-export async function verifyScimAuth(context: ApiContext, auth: ScimAuth): Promise<ScimAuth | null> {
+export async function verifyScimAuth(context: ScimDependencies, auth: ScimAuth): Promise<ScimAuth | null> {
   return auth.unverified ? lookUp(context, auth.unverified.tokenHash) : auth;
 }
 

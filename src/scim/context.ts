@@ -1,7 +1,8 @@
 import SCIMMY from 'scimmy';
 import type { Policy } from '../lifecycle/policy.ts';
+import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { EntityManager } from '../store/orm.ts';
+import type { EntityManager, Orm } from '../store/orm.ts';
 import type { ScimCreateOutcome, ScimUserCreate } from '../store/scim-users.ts';
 import type { LiveScimToken } from '../store/scim-tokens.ts';
 import { loadPolicy } from '../store/user-lifecycle.ts';
@@ -11,6 +12,13 @@ import { loadPolicy } from '../store/user-lifecycle.ts';
  * resources are process-wide singletons, so the tenant, the SCIM connection and the database
  * transaction come from here, never from module state.
  */
+/** What the SCIM service provider is built from (the HTTP layer's ApiContext has all of it). */
+export interface ScimDependencies {
+  config: Config;
+  logger: Logger;
+  orm: Orm;
+}
+
 export interface ScimContext {
   /** Writes: the request's transaction, so a change, its audit entry and its task rows commit together. */
   em: EntityManager;

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import SCIMMY from 'scimmy';
-import { classifyInputError } from '../http/input-guard.ts';
+import { classifyInputError } from '../input-guard.ts';
 import { classifyDatabaseError, RETRY_AFTER_SECONDS } from '../store/errors.ts';
 import { UnsupportedFilter } from '../store/scim-filter.ts';
 

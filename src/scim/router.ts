@@ -1,11 +1,10 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
-import type { ApiContext } from '../http/context.ts';
-import { jsonBody } from '../http/input-guard.ts';
+import { jsonBody } from '../input-guard.ts';
 import { scimOperations } from '../metrics.ts';
 import { authenticateScim, ScimUnauthorized, unauthorized, verifyScimAuth, type ScimAuth } from './auth.ts';
-import type { ScimContext } from './context.ts';
+import type { ScimContext, ScimDependencies } from './context.ts';
 import { createUserInserter } from './create-batch.ts';
 import { SCIM_CONTENT_TYPE, scimError, sendScimError, toScimFailure } from './errors.ts';
 import { groupHandlers, listScimGroups } from './groups.ts';
@@ -35,7 +34,7 @@ interface Outcome {
   location?: string;
 }
 
-export function createScimRouter(context: ApiContext): Router {
+export function createScimRouter(context: ScimDependencies): Router {
   declareScimResources({ user: userHandlers, group: groupHandlers });
   const basepath = `${context.config.publicUrl}/scim/v2`;
   for (const Resource of [SCIMMY.Resources.User, SCIMMY.Resources.Group, SCIMMY.Resources.Schema, SCIMMY.Resources.ResourceType, SCIMMY.Resources.ServiceProviderConfig]) {

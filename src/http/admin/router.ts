@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import type { ApiContext } from '../context.ts';
-import { jsonBody } from '../input-guard.ts';
+import { jsonBody } from '../../input-guard.ts';
 import { sessionAuthenticator } from '../console.ts';
 import { authenticateOperator, bearerAuthenticator } from './auth.ts';
 import { createAdminRegistry, openApiRoute } from './openapi.ts';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Orm } from '../../store/orm.ts';
 import type { Logger } from '../../log.ts';
 import { RequestError, toRequestError } from '../errors.ts';
-import { findUnsafeInput } from '../input-guard.ts';
+import { findUnsafeInput } from '../../input-guard.ts';
 import type { DefineRoute } from './route.ts';
 import { createUser, createUserBody } from './users.ts';
 

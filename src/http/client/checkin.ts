@@ -9,7 +9,7 @@ import { findActiveToken } from '../../store/tokens.ts';
 import { insertUserData } from '../../store/user-data.ts';
 import { applyLifecycleEvent } from '../../store/user-lifecycle.ts';
 import { RequestError } from '../errors.ts';
-import { jsonBody } from '../input-guard.ts';
+import { jsonBody } from '../../input-guard.ts';
 import { userDataPayload } from '../admin/data.ts';
 import { parseInput } from '../admin/route.ts';
 

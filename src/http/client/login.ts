@@ -7,7 +7,7 @@ import type { Orm } from '../../store/orm.ts';
 import { insertApiToken } from '../../store/tokens.ts';
 import { findUserById } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
-import { jsonBody } from '../input-guard.ts';
+import { jsonBody } from '../../input-guard.ts';
 import { parseInput } from '../admin/route.ts';
 import { signIn } from '../sign-in.ts';
 import type { SharedLimitStores } from '../rate-limit-store.ts';

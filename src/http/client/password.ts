@@ -7,7 +7,7 @@ import { hashPassword, passwordProblem } from '../../store/passwords.ts';
 import { applyLifecycleEvent } from '../../store/user-lifecycle.ts';
 import { findUserById } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
-import { formBody, jsonBody } from '../input-guard.ts';
+import { formBody, jsonBody } from '../../input-guard.ts';
 import { parseInput } from '../admin/route.ts';
 
 /**

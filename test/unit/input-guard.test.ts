@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyInputError, findUnsafeInput, MAX_JSON_DEPTH, UnsafeInputError, urlHasNul } from '../../src/http/input-guard.ts';
+import { classifyInputError, findUnsafeInput, MAX_JSON_DEPTH, UnsafeInputError, urlHasNul } from '../../src/input-guard.ts';
 import { classifyDatabaseError, isRetryableDatabaseError } from '../../src/store/errors.ts';
 
 describe('findUnsafeInput', () => {

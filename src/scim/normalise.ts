@@ -120,13 +120,17 @@ export function normalisePatchBody(body: unknown, resourceId: string): unknown {
   return { ...body, Operations: operations };
 }
 
+const MANAGER_KEYS = new Set(['enterprise:manager', 'enterprise:manager.value', 'manager', 'manager.value']);
+
 function normaliseOperation(op: string, path: string | undefined, value: Json | undefined): Json[] {
   const withValue = (v: Json | undefined): Json => (v === undefined ? { op, ...(path === undefined ? {} : { path }) } : { op, ...(path === undefined ? {} : { path }), value: v });
   if (path === undefined) return [withValue(value === undefined ? undefined : dropNulls(value))];
   const key = attributeKey(path);
-  if (key === 'enterprise:manager' || key === 'enterprise:manager.value') {
-    if (op === 'remove') return [{ op, path }];
-    const manager = key === 'enterprise:manager.value' && typeof value === 'string' ? managerValue(value) : managerValue(value ?? null);
+  // Entra ID also names the manager without the extension's URN (`"path": "manager"`); the core
+  // User schema has no `manager`, so the short name can only mean the enterprise one.
+  if (MANAGER_KEYS.has(key)) {
+    if (op === 'remove') return [{ op, path: `${ENTERPRISE_USER}:manager` }];
+    const manager = key.endsWith('.value') && typeof value === 'string' ? managerValue(value) : managerValue(value ?? null);
     return manager ? [{ op: 'replace', path: `${ENTERPRISE_USER}:manager`, value: manager }] : [{ op: 'remove', path: `${ENTERPRISE_USER}:manager` }];
   }
   if (op === 'remove') return [withValue(value === undefined ? undefined : dropNulls(value))];
@@ -140,7 +144,8 @@ function normaliseOperation(op: string, path: string | undefined, value: Json | 
 /**
  * Rules that need the current resource. Entra ID sets a user's work email with
  * `{"op":"Add","path":"emails[type eq \"work\"].value","value":"x"}` also when the user has no
- * work email yet; RFC 7644 would answer 400 noTarget, so a missing entry is added instead.
+ * work email yet; RFC 7644 would answer 400 noTarget, so a missing entry is added instead. When
+ * entries match, the path addresses every one of them (RFC 7644 §3.5.2) and SCIMMY sets them all.
  */
 export function normalisePatchForResource(operations: PatchOperation[], current: Record<string, unknown>): PatchOperation[] {
   return operations.map((operation) => {

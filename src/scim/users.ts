@@ -106,9 +106,8 @@ interface UserWrite {
   hasTurnover: boolean;
 }
 
-function uniqueTypes(attribute: string, entries: MultiValue[]): void {
-  const types = entries.map((e) => e.type?.toLowerCase()).filter((t): t is string => !!t);
-  if (new Set(types).size !== types.length) throw scimError(400, 'invalidValue', `'${attribute}' has more than one entry of the same type.`);
+/** RFC 7643 §2.4: several values may share a type; at most one may be primary. */
+function onePrimary(attribute: string, entries: MultiValue[]): void {
   if (entries.filter((e) => e.primary).length > 1) throw scimError(400, 'invalidValue', `'${attribute}' has more than one primary entry.`);
 }
 
@@ -132,8 +131,8 @@ function readUserWrite(instance: Record<string, any>): UserWrite {
   if (body.userName.length > MAX_USER_NAME) throw scimError(400, 'invalidValue', `'userName' is longer than ${MAX_USER_NAME} characters.`);
   const emails = multiValues(body.emails);
   const phoneNumbers = multiValues(body.phoneNumbers);
-  uniqueTypes('emails', emails);
-  uniqueTypes('phoneNumbers', phoneNumbers);
+  onePrimary('emails', emails);
+  onePrimary('phoneNumbers', phoneNumbers);
   const enterprise = body[ENTERPRISE_USER] as Record<string, any> | undefined;
   const turnover = body[TURNOVER_USER] as Record<string, any> | undefined;
   const name = (body.name ?? {}) as Record<string, unknown>;

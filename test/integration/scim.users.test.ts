@@ -170,7 +170,7 @@ describe('SCIM Users: what Entra ID sends', () => {
     expect(reply.body).toMatchObject({ id: user.id, meta: { version: user.meta.version } });
   });
 
-  it('ignores read-only and unknown attributes, treats nulls as absent, and refuses two work emails', async () => {
+  it('ignores read-only and unknown attributes, treats nulls as absent, and refuses two primary emails', async () => {
     const created = await s.call('POST', '/Users', {
       schemas: [CORE_USER],
       id: 'client-chosen',
@@ -187,12 +187,12 @@ describe('SCIM Users: what Entra ID sends', () => {
     expect(created.body).not.toHaveProperty('title');
     expect(new Date(created.body.meta.created).getFullYear()).toBeGreaterThan(2001);
     expect(created.body[TURNOVER]).toMatchObject({ extension: '7001', status: 'password_required' });
-    const twoWork = await s.call('POST', '/Users', {
+    const twoPrimary = await s.call('POST', '/Users', {
       schemas: [CORE_USER],
       userName: uniqueName('two'),
-      emails: [{ type: 'work', value: 'a@example.org' }, { type: 'work', value: 'b@example.org' }],
+      emails: [{ type: 'work', value: 'a@example.org', primary: true }, { type: 'work', value: 'b@example.org', primary: true }],
     });
-    expect(twoWork).toMatchObject({ status: 400, body: { scimType: 'invalidValue' } });
+    expect(twoPrimary).toMatchObject({ status: 400, body: { scimType: 'invalidValue' } });
   });
 
   it('honours attributes and excludedAttributes on reads and writes', async () => {

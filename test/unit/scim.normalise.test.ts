@@ -69,6 +69,14 @@ describe('SCIM normalisation of client quirks', () => {
     expect(patch([{ op: 'Replace', path: `${path}.value`, value: 'm2' }])).toEqual([{ op: 'replace', path, value: { value: 'm2' } }]);
   });
 
+  it('Entra ID: manager named without the extension URN ("manager", "manager.value")', () => {
+    const path = `${ENTERPRISE}:manager`;
+    expect(patch([{ op: 'Add', path: 'manager', value: [{ $ref: '../Users/m1', value: 'm1' }] }])).toEqual([{ op: 'replace', path, value: { value: 'm1' } }]);
+    expect(patch([{ op: 'Replace', path: 'manager.value', value: 'm2' }])).toEqual([{ op: 'replace', path, value: { value: 'm2' } }]);
+    expect(patch([{ op: 'Replace', path: 'manager', value: [] }])).toEqual([{ op: 'remove', path }]);
+    expect(patch([{ op: 'Remove', path: 'manager' }])).toEqual([{ op: 'remove', path }]);
+  });
+
   it('Entra ID: a replace with a null or empty value clears the attribute', () => {
     expect(patch([{ op: 'Replace', path: 'title', value: null }, { op: 'Replace', path: 'nickName', value: '' }])).toEqual([
       { op: 'remove', path: 'title' },

@@ -59,6 +59,9 @@ describe('SCIM Users: several values of one type (RFC 7643 §2.4)', () => {
     expect(row.email).toBe(`new.${userName}`);
     expect(ids(await s.call('GET', q(`emails[type eq "work"].value eq "new.${userName}"`)))).toEqual([user.id]);
     expect(ids(await s.call('GET', q(`emails.value eq "b.${userName}"`)))).toEqual([]);
+    // Entra's own op for it is Add: it sets the matching values too, rather than appending.
+    const added = await s.patch(`/Users/${user.id}`, [{ op: 'Add', path: 'emails[type eq "work"].value', value: `added.${userName}` }]);
+    expect(added.body.emails.map((e: { value: string }) => e.value)).toEqual([`added.${userName}`, `home.${userName}`, `added.${userName}`]);
   });
 
   it('still refuses two primary values of one attribute (400 invalidValue)', async () => {

@@ -5,15 +5,11 @@ import { OPERATOR_ROLES, type OperatorRole } from './lifecycle/statuses.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Roles } from './main.ts';
 import { DEFAULT_TENANT_NAME, TOKEN_KINDS, type TokenKind } from './store/entities/index.ts';
-import { openStore } from './startup.ts';
 import type { Orm } from './store/orm.ts';
-import { ensureTenant, findTenantByName } from './store/tenants.ts';
-import { issuePasswordLink } from './store/password-links.ts';
-import { upsertDevice } from './store/devices.ts';
-import { findUserIdByUserName } from './store/users.ts';
-import { insertApiToken, revokeApiTokens } from './store/tokens.ts';
-import { createUserWithLifecycle } from './store/user-lifecycle.ts';
 import type { EntityManager } from './store/orm.ts';
+
+// Each command imports the store modules it writes through when it runs (`await import` in its
+// action): a one-shot command starts by loading only what it needs, and --help loads none.
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -58,7 +54,7 @@ Exit codes: 0 done, 2 usage or configuration error, 1 any other failure.`,
     .action(() =>
       withStore(env, async (_orm, applied) => {
         console.log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
-      }),
+      }, 'always'),
     );
 
   const token = program.command('token').description('API tokens');
@@ -78,6 +74,7 @@ Exit codes: 0 done, 2 usage or configuration error, 1 any other failure.`,
       if (options.kind === 'device' && !options.userName) throw new UsageError('--user-name is required with --kind device');
       if (options.kind !== 'device' && options.userName) throw new UsageError('--user-name applies to device tokens only');
       return withStore(env, async (orm) => {
+        const [{ ensureTenant }, { insertApiToken }] = await Promise.all([import('./store/tenants.ts'), import('./store/tokens.ts')]);
         const em = orm.em.fork();
         const tenant = await ensureTenant(em, options.tenant);
         // A device token belongs to a device: the CLI registers one for the user (a provisioning
@@ -105,6 +102,7 @@ Exit codes: 0 done, 2 usage or configuration error, 1 any other failure.`,
     .option('--tenant <name>', 'tenant name', DEFAULT_TENANT_NAME)
     .action((key: string, options: { tenant: string }) =>
       withStore(env, async (orm) => {
+        const [{ findTenantByName }, { revokeApiTokens }] = await Promise.all([import('./store/tenants.ts'), import('./store/tokens.ts')]);
         const em = orm.em.fork();
         const tenant = await findTenantByName(em, options.tenant);
         if (!tenant) throw new UsageError(`no tenant named ${options.tenant}`);
@@ -132,6 +130,11 @@ Exit codes: 0 done, 2 usage or configuration error, 1 any other failure.`,
       if (!userName) throw new UsageError('--user-name must not be empty');
       if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--email must be an email address');
       return withStore(env, async (orm, _applied, config) => {
+        const [{ ensureTenant }, { createUserWithLifecycle }, { issuePasswordLink }] = await Promise.all([
+          import('./store/tenants.ts'),
+          import('./store/user-lifecycle.ts'),
+          import('./store/password-links.ts'),
+        ]);
         const url = await orm.em.fork().transactional(async (em) => {
           const tenant = await ensureTenant(em, options.tenant);
           const created = await createUserWithLifecycle(em, {
@@ -170,6 +173,7 @@ Exit codes: 0 done, 2 usage or configuration error, 1 any other failure.`,
 
 /** The CLI's own device for a user (one per user, reused), so a device token has a device. */
 async function registerCliDevice(em: EntityManager, tenantId: string, userName: string, label?: string): Promise<{ id: string; userId: string }> {
+  const [{ findUserIdByUserName }, { upsertDevice }] = await Promise.all([import('./store/users.ts'), import('./store/devices.ts')]);
   const userId = await findUserIdByUserName(em, tenantId, userName);
   if (!userId) throw new UsageError(`no user named ${userName}`);
   const device = await upsertDevice(em, { tenantId, userId, clientId: 'cli', kind: 'desktop_app', name: label ?? 'registered with turnover token create' });
@@ -186,12 +190,21 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** One-shot commands: open the store (embedded if need be), migrate, run, close. Logs go to stderr. */
-async function withStore(env: NodeJS.ProcessEnv, action: (orm: Orm, applied: string[], config: Config) => Promise<void>): Promise<void> {
+/**
+ * One-shot commands: open the store (embedded if need be), run, close. `turnover migrate` always
+ * runs the migrator; the others only when the schema is behind (a fresh embedded store), so
+ * against a running server's database they connect, write and exit. Logs go to stderr.
+ */
+async function withStore(
+  env: NodeJS.ProcessEnv,
+  action: (orm: Orm, applied: string[], config: Config) => Promise<void>,
+  migrate: 'always' | 'when-behind' = 'when-behind',
+): Promise<void> {
   const config = loadConfig(env);
   // stdout carries the command's result only.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, {}, 2);
-  const store = await openStore(config, logger, { poolMax: 2 });
+  const { openStore } = await import('./startup.ts');
+  const store = await openStore(config, logger, { poolMax: 2, migrate });
   try {
     await action(store.orm, store.applied, config);
   } finally {

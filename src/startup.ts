@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { shown, StartupError, type Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { probeDatabaseUrl, provideDatabase, type DatabaseHandle } from './store/database.ts';
-import { migrate, openOrm, type Orm } from './store/orm.ts';
+import { migrate, openOrm, pendingMigrations, type Orm } from './store/orm.ts';
 
 /**
  * The two things every command does with the environment before its work: open the database
@@ -21,7 +21,18 @@ export interface Store {
 /** How long the first connection may take before DATABASE_URL counts as unreachable (a dropped SYN waits minutes). */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-export async function openStore(config: Config, logger: Logger, options: { poolMax?: number } = {}): Promise<Store> {
+export interface OpenStoreOptions {
+  poolMax?: number;
+  /**
+   * 'always' (the default: servers, workers, `turnover migrate`) runs the migrator under its lock.
+   * 'when-behind' (one-shot commands) reads the migrations table first and runs the migrator only
+   * if something is pending: against a running server's database, the schema is current and the
+   * command goes straight to its write.
+   */
+  migrate?: 'always' | 'when-behind';
+}
+
+export async function openStore(config: Config, logger: Logger, options: OpenStoreOptions = {}): Promise<Store> {
   // The subject is the variable that chose the database: DATABASE_URL, or DATA_DIR for the embedded one.
   const subject = config.databaseUrl
     ? `${shown('DATABASE_URL', config.databaseUrl)}: cannot connect`
@@ -40,7 +51,8 @@ export async function openStore(config: Config, logger: Logger, options: { poolM
       throw new StartupError(subject, error);
     });
     orm = await openOrm({ databaseUrl: database.url, logger, ...(options.poolMax ? { poolMax: options.poolMax } : {}) });
-    const applied = await migrate(orm, database.url);
+    const behind = options.migrate === 'when-behind' ? (await pendingMigrations(orm)).length > 0 : true;
+    const applied = behind ? await migrate(orm, database.url) : [];
     const opened = orm;
     return {
       database,

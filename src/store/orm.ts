@@ -77,6 +77,24 @@ export async function migrate(orm: Orm, databaseUrl: string): Promise<string[]> 
   }
 }
 
+/**
+ * Migrations this code knows of that the database has not recorded: one read of the migrations
+ * table, so a command that finds the schema current need not run the migrator (its lock, its
+ * table check, its list diff). A database with no migrations table yet has every one pending.
+ */
+export async function pendingMigrations(orm: Orm): Promise<string[]> {
+  const rows = await orm.em
+    .getConnection()
+    .execute<Array<{ name: string }>>(`select name from mikro_orm_migrations`)
+    .catch((error: unknown) => {
+      // undefined_table: a database nothing has migrated yet.
+      if ((error as { code?: string }).code === '42P01') return [];
+      throw error;
+    });
+  const recorded = new Set(rows.map((row) => row.name));
+  return MIGRATIONS.map((m) => m.name).filter((name) => !recorded.has(name));
+}
+
 /** The readiness check: the database answers a statement on a pooled connection. */
 export async function pingDatabase(orm: Orm): Promise<void> {
   await orm.em.getConnection().execute('select 1');

@@ -137,3 +137,21 @@ describe('turnover operator create', () => {
     expect(badRole.code).toBe(2);
   });
 });
+
+describe('one-shot commands against a current schema', () => {
+  it('write without running the migrator: a held migration lock (a server starting up, a long migration) does not stall them', async () => {
+    // The migrator's session lock (src/store/orm.ts), held the way a migrating process holds it.
+    const holder = new pg.Client({ connectionString: databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('select pg_advisory_lock($1)', [0x7475726e]);
+      const created = await runCli(['token', 'create', '--kind', 'scim', '--tenant', 'unlocked'], { DATABASE_URL: databaseUrl }, 20_000);
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.lastLine).toMatch(/^tov_scim_/);
+      const revoked = await runCli(['token', 'revoke', created.lastLine, '--tenant', 'unlocked'], { DATABASE_URL: databaseUrl }, 20_000);
+      expect(revoked.code, revoked.stderr).toBe(0);
+    } finally {
+      await holder.end();
+    }
+  }, 60_000);
+});

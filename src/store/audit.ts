@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditEntrySchema, type AuditEntry } from './entities/index.ts';
-import { insertSelect, sqlExpression, sqlIn, sqlRun, type Bound, type InsertColumn, type SqlExpression } from './sql.ts';
+import { insertSelect, sqlExpression, sqlIn, sqlRun, type SqlFragment, type InsertColumn, type SqlExpression } from './sql.ts';
 
 /**
  * Writing the audit trail: the only code that does (reading it is src/store/audit-trail.ts). An
@@ -80,7 +80,7 @@ const AUDIT_INSERT: Record<keyof AuditInsertValues | 'at', InsertColumn> = {
  * audit insert, for store code that audits inside a larger statement (a CTE beside the change it
  * describes: one round trip for both). Values are constants or expressions over `from`'s rows.
  */
-export function insertAuditEntriesSql(values: AuditInsertValues, from?: Bound): Bound {
+export function insertAuditEntriesSql(values: AuditInsertValues, from?: SqlFragment): SqlFragment {
   return insertSelect('audit_entries', AUDIT_INSERT, values as unknown as Record<string, unknown>, from);
 }
 

@@ -24,8 +24,6 @@ export function pgArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`;
 }
 
-/** Raw SQL with its parameters, in the order of its placeholders (the same as a SqlFragment). */
-export type Bound = SqlFragment;
 
 /** An expression over the rows a statement reads from (a CTE, a recordset): store code only. */
 export interface SqlExpression {
@@ -47,7 +45,7 @@ export interface InsertColumn {
  * `from`'s rows; a column left out takes its default, and one without a default must be given.
  * `spec` and `values` share their keys (the record's field names).
  */
-export function insertSelect(table: string, spec: Record<string, InsertColumn>, values: Record<string, unknown>, from?: Bound): Bound {
+export function insertSelect(table: string, spec: Record<string, InsertColumn>, values: Record<string, unknown>, from?: SqlFragment): SqlFragment {
   const params: unknown[] = [];
   const selects = Object.entries(spec).map(([key, { column, cast, default: fallback }]) => {
     const value = values[key];

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { TERMINAL_TASK_STATES, type TaskState, type TaskType } from '../lifecycle/tasks.ts';
 import type { Task } from './entities/index.ts';
-import { insertSelect, pgArray, sqlExpression, sqlIn, sqlRun, withDates, type Bound, type InsertColumn, type SqlExpression } from './sql.ts';
+import { insertSelect, pgArray, sqlExpression, sqlIn, sqlRun, withDates, type SqlFragment, type InsertColumn, type SqlExpression } from './sql.ts';
 
 /**
  * Task rows: the only code that writes them (the outbox, src/store/entities/task.ts), and their
@@ -155,7 +155,7 @@ const TASK_INSERT: Record<keyof TaskInsertValues, InsertColumn> = {
  * that needs them, so the change and its outbox rows are one round trip). Values are constants or
  * expressions over `from`'s rows (sqlExpression).
  */
-export function insertTasksSql(values: TaskInsertValues, from?: Bound): Bound {
+export function insertTasksSql(values: TaskInsertValues, from?: SqlFragment): SqlFragment {
   return insertSelect('tasks', TASK_INSERT, values as unknown as Record<string, unknown>, from);
 }
 
@@ -195,7 +195,7 @@ export async function insertTask(em: EntityManager, batch: NewTasks, task: NewTa
   return row?.id ?? null;
 }
 
-function insertTasksStatement(batch: NewTasks, tasks: readonly NewTask[]): Bound {
+function insertTasksStatement(batch: NewTasks, tasks: readonly NewTask[]): SqlFragment {
   const x = (expression: string) => sqlExpression(expression);
   const insert = insertTasksSql(
     {
@@ -464,7 +464,7 @@ export interface TaskSelection {
   dedupeKey?: string;
 }
 
-function selected(selection: TaskSelection, from: readonly TaskState[]): Bound {
+function selected(selection: TaskSelection, from: readonly TaskState[]): SqlFragment {
   const where = ['tenant_id = ?', 'state = any(?::text[])'];
   const params: unknown[] = [selection.tenantId, pgArray(from)];
   if (selection.ids) {

@@ -7,7 +7,6 @@ import type { Orm } from '../../store/orm.ts';
 import { assignPhoneNumber, findPhoneNumbers, insertPhoneNumber, type PhoneNumberRecord } from '../../store/phone-numbers.ts';
 import { countUserDataByKind, findSharedContacts, findUserData, insertUserData, type UserDataItem } from '../../store/user-data.ts';
 import { RequestError } from '../errors.ts';
-import { conflictFromDatabase } from './database-errors.ts';
 import { idParams, limitQuery, type DefineRoute } from './route.ts';
 import { findUserOr404 } from './users.ts';
 
@@ -180,11 +179,7 @@ export function dataRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
     body: z.object({ number: E164 }).strict(),
     responses: { 201: { description: 'The number.', schema: numberSchema }, 409: { description: 'Already in the inventory.' } },
     handler: async ({ body, operator }) => {
-      try {
-        return { status: 201, body: numberJson(await insertPhoneNumber(orm.em.fork(), operator.tenantId, body.number)) };
-      } catch (error) {
-        throw conflictFromDatabase(error);
-      }
+      return { status: 201, body: numberJson(await insertPhoneNumber(orm.em.fork(), operator.tenantId, body.number)) };
     },
   });
 

@@ -9,7 +9,6 @@ import { createUserWithLifecycle } from '../../store/user-lifecycle.ts';
 import { findUserById, findUsers, updateUserDetails, type UserRecord } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import type { Operator } from './auth.ts';
-import { conflictFromDatabase } from './database-errors.ts';
 import { idempotent } from './idempotency.ts';
 import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } from './route.ts';
 
@@ -123,34 +122,30 @@ const userPage = z
 
 /** Creates one user in the caller's transaction (the API and the CSV import share it). */
 export async function createUser(orm: Orm, operator: Operator, body: CreateUserBody, details: Record<string, unknown> = {}): Promise<UserRecord> {
-  try {
-    return await orm.em.fork().transactional(async (em) => {
-      const created = await createUserWithLifecycle(em, {
-        tenantId: operator.tenantId,
-        source: 'admin',
-        actor: operator.actor,
-        fields: {
-          userName: body.userName ?? body.email,
-          ...(isDerivedOnCreate(body.userName, body.email) ? { derivedUserName: body.userName ?? body.email } : {}),
-          firstName: body.firstName,
-          lastName: body.lastName,
-          displayName: `${body.firstName} ${body.lastName}`,
-          email: body.email,
-          emails: [{ value: body.email, type: 'work', primary: true }],
-          ...(body.phone ? { phone: body.phone, phoneNumbers: [{ value: body.phone, type: 'work', primary: true }] } : {}),
-          ...(body.role ? { role: body.role } : {}),
-          ...(body.extension ? { extension: body.extension } : {}),
-          ...(body.department ? { department: body.department } : {}),
-        },
-        ...(body.sendWelcome === undefined ? {} : { sendWelcome: body.sendWelcome }),
-        details,
-      });
-      if (!created.ok) throw new RequestError(created.refusal.code, 409, created.refusal.message);
-      return (await findUserById(em, operator.tenantId, created.userId))!;
+  return await orm.em.fork().transactional(async (em) => {
+    const created = await createUserWithLifecycle(em, {
+      tenantId: operator.tenantId,
+      source: 'admin',
+      actor: operator.actor,
+      fields: {
+        userName: body.userName ?? body.email,
+        ...(isDerivedOnCreate(body.userName, body.email) ? { derivedUserName: body.userName ?? body.email } : {}),
+        firstName: body.firstName,
+        lastName: body.lastName,
+        displayName: `${body.firstName} ${body.lastName}`,
+        email: body.email,
+        emails: [{ value: body.email, type: 'work', primary: true }],
+        ...(body.phone ? { phone: body.phone, phoneNumbers: [{ value: body.phone, type: 'work', primary: true }] } : {}),
+        ...(body.role ? { role: body.role } : {}),
+        ...(body.extension ? { extension: body.extension } : {}),
+        ...(body.department ? { department: body.department } : {}),
+      },
+      ...(body.sendWelcome === undefined ? {} : { sendWelcome: body.sendWelcome }),
+      details,
     });
-  } catch (error) {
-    throw conflictFromDatabase(error);
-  }
+    if (!created.ok) throw new RequestError(created.refusal.code, 409, created.refusal.message);
+    return (await findUserById(em, operator.tenantId, created.userId))!;
+  });
 }
 
 export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
@@ -227,29 +222,25 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
       409: { description: 'The user name is taken in this tenant (already_exists), or the change would demote the last admin who can sign in (last_admin).' },
     },
     handler: async ({ params, body, operator }) => {
-      try {
-        const user = await orm.em.fork().transactional(async (em) => {
-          const changed = await updateUserDetails(em, operator.tenantId, params.id, body);
-          if (!changed) throw userNotFound();
-          if (changed.refusal) throw new RequestError(changed.refusal.code, 409, changed.refusal.message, { userIds: [params.id] });
-          const fields = Object.keys(changed.before);
-          if (fields.length) {
-            insertAuditEntry(em, {
-              tenantId: operator.tenantId,
-              actor: operator.actor,
-              action: fields.includes('role') ? 'user.role_changed' : 'user.updated',
-              userId: params.id,
-              // Names of the changed fields; the role's old and new value (not personal data).
-              details: { fields, ...(fields.includes('role') ? { fromRole: changed.before.role, toRole: body.role } : {}) },
-            });
-            await em.flush();
-          }
-          return (await findUserById(em, operator.tenantId, params.id))!;
-        });
-        return { status: 200, body: userJson(user, operator.policy) };
-      } catch (error) {
-        throw conflictFromDatabase(error);
-      }
+      const user = await orm.em.fork().transactional(async (em) => {
+        const changed = await updateUserDetails(em, operator.tenantId, params.id, body);
+        if (!changed) throw userNotFound();
+        if (changed.refusal) throw new RequestError(changed.refusal.code, 409, changed.refusal.message, { userIds: [params.id] });
+        const fields = Object.keys(changed.before);
+        if (fields.length) {
+          insertAuditEntry(em, {
+            tenantId: operator.tenantId,
+            actor: operator.actor,
+            action: fields.includes('role') ? 'user.role_changed' : 'user.updated',
+            userId: params.id,
+            // Names of the changed fields; the role's old and new value (not personal data).
+            details: { fields, ...(fields.includes('role') ? { fromRole: changed.before.role, toRole: body.role } : {}) },
+          });
+          await em.flush();
+        }
+        return (await findUserById(em, operator.tenantId, params.id))!;
+      });
+      return { status: 200, body: userJson(user, operator.policy) };
     },
   });
 }

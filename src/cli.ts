@@ -281,4 +281,9 @@ function exitWith(code: number): void {
   process.on('exit', () => {
     process.exitCode = code;
   });
+  // A failed start can leave a handle open (a pool or a queue connection still closing, a retry
+  // timer): the process must end all the same, once buffered output had a moment to drain.
+  if (code !== 0) setTimeout(() => process.exit(code), FAILED_EXIT_GRACE_MS).unref();
 }
+
+const FAILED_EXIT_GRACE_MS = 2000;

@@ -396,12 +396,12 @@ export async function requeueVanishedTasks(em: EntityManager, tasks: readonly Ta
 }
 
 /** Per task type, how long the oldest task due has waited for a worker (pending or enqueued). */
-export async function findOldestDueTaskAges(em: EntityManager): Promise<Array<{ type: TaskType; ageSeconds: number }>> {
-  const rows = await sqlIn(em)<{ type: TaskType; age: string | number }>(
-    `select type, extract(epoch from now() - min(run_at)) as age from tasks
-      where state in ('pending', 'enqueued') and run_at <= now() group by type`,
+export async function findOldestDueTaskAges(em: EntityManager): Promise<Array<{ type: TaskType; state: 'pending' | 'enqueued'; ageSeconds: number }>> {
+  const rows = await sqlIn(em)<{ type: TaskType; state: 'pending' | 'enqueued'; age: string | number }>(
+    `select type, state, extract(epoch from now() - min(run_at)) as age from tasks
+      where state in ('pending', 'enqueued') and run_at <= now() group by type, state`,
   );
-  return rows.map((r) => ({ type: r.type, ageSeconds: Number(r.age) }));
+  return rows.map((r) => ({ type: r.type, state: r.state, ageSeconds: Number(r.age) }));
 }
 
 // ---------------------------------------------------------------------------------------------

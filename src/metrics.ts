@@ -5,7 +5,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * is declared here, so their names and labels are in one place.
  */
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'turnover_process_' });
+// Unprefixed: process_* and nodejs_* are the names every Node.js dashboard and alert expects.
+collectDefaultMetrics({ register: registry });
 
 export const httpRequests = new Counter({
   name: 'turnover_http_requests_total',
@@ -14,10 +15,18 @@ export const httpRequests = new Counter({
   registers: [registry],
 });
 
+export const httpRequestDuration = new Histogram({
+  name: 'turnover_http_request_duration_seconds',
+  help: 'HTTP request latency by route template, method and status class (2xx, 4xx, ...).',
+  labelNames: ['route', 'method', 'status_class'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
 export const scimOperations = new Counter({
   name: 'turnover_scim_operations_total',
-  help: 'SCIM operations by resource type and operation (create, replace, patch, delete, get, list).',
-  labelNames: ['resource', 'operation', 'outcome'] as const,
+  help: 'SCIM operations by IdP connection (the SCIM token id), resource type, operation (create, replace, patch, delete, get, list) and outcome.',
+  labelNames: ['idp', 'resource', 'operation', 'outcome'] as const,
   registers: [registry],
 });
 
@@ -52,8 +61,15 @@ export const queueDepth = new Gauge({
 
 export const oldestWaitingSeconds = new Gauge({
   name: 'turnover_queue_oldest_waiting_seconds',
-  help: 'Age of the oldest task waiting to run per queue (pending or enqueued, due), read at scrape time.',
-  labelNames: ['queue'] as const,
+  help: 'Age of the oldest due task per queue and state: pending (not yet handed to the queue: the relay) or enqueued (in the queue: the workers), read at scrape time.',
+  labelNames: ['queue', 'state'] as const,
+  registers: [registry],
+});
+
+export const readinessCheckOk = new Gauge({
+  name: 'turnover_readiness_check_ok',
+  help: 'Whether each readiness check (database, queue backend) answered at the last /readyz or scrape: 1 ok, 0 failed.',
+  labelNames: ['check'] as const,
   registers: [registry],
 });
 

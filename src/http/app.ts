@@ -2,7 +2,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import { pinoHttp } from 'pino-http';
 import { serializeError, type Logger } from '../log.ts';
 import { redactUrl } from '../redact.ts';
-import { httpRequests, registry } from '../metrics.ts';
+import { registry } from '../metrics.ts';
 import { toScimFailure, sendScimError } from '../scim/errors.ts';
 import { createScimRouter } from '../scim/router.ts';
 import { createAdminRouter } from './admin/router.ts';
@@ -11,7 +11,8 @@ import { createConsoleRouter } from './console.ts';
 import type { ApiContext } from './context.ts';
 import { notFound, problemHandler } from './errors.ts';
 import { guardUrl } from '../input-guard.ts';
-import { mountHealth, type ReadinessCheck } from './health.ts';
+import { countRequests } from './route-metrics.ts';
+import { mountHealth, runReadiness, type ReadinessCheck } from './health.ts';
 
 export interface AppDependencies {
   logger: Logger;
@@ -54,13 +55,14 @@ export function createApp({ logger, readiness, api, beforeScrape }: AppDependenc
       },
     }),
   );
-  app.use(countRequests);
+  app.use(countRequests());
   app.use(guardUrl);
   const ops = express.Router();
   mountHealth(ops, readiness);
   ops.get('/metrics', async (_req, res, next) => {
     try {
-      await beforeScrape?.();
+      // A failed readiness check is a value (0), not a failed scrape: alerts read it.
+      await Promise.all([beforeScrape?.(), runReadiness(readiness)]);
       res.type(registry.contentType).send(await registry.metrics());
     } catch (error) {
       next(error);
@@ -92,12 +94,3 @@ function scimErrors(logger: Logger): ErrorRequestHandler {
   };
 }
 
-/** Requests by route pattern (not raw path, which would make a series per user id). */
-const countRequests: RequestHandler = (req, res, next) => {
-  res.on('finish', () => {
-    const pattern = req.route?.path;
-    const route = pattern ? `${req.baseUrl}${typeof pattern === 'string' ? pattern : ''}` : req.baseUrl || 'unmatched';
-    httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
-  });
-  next();
-};

@@ -7,7 +7,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import { z } from 'zod';
 import { resolvePolicy } from '../lifecycle/policy.ts';
-import { OPERATOR_ROLES, type OperatorRole } from '../lifecycle/statuses.ts';
+import { isOperatorRole, type OperatorRole } from '../lifecycle/statuses.ts';
 import { DEFAULT_TENANT_NAME } from '../store/entities/index.ts';
 import { findLiveOperatorSession, insertOperatorSession, revokeOperatorSession, type SessionOperator } from '../store/operator-sessions.ts';
 import type { Orm } from '../store/orm.ts';
@@ -101,7 +101,7 @@ export function createConsoleRouter({ orm, config }: ApiContext): Router {
         password: body.password,
         via: 'console',
         // Only operators may use this door; anyone else is told what a wrong password is told.
-        allow: (candidate) => (OPERATOR_ROLES as readonly string[]).includes(candidate.role),
+        allow: (candidate) => isOperatorRole(candidate.role),
       },
       async (tx, candidate) => {
         const policy = await loadPolicy(tx, candidate.tenantId);

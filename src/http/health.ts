@@ -1,3 +1,4 @@
+import { readinessCheckOk } from '../metrics.ts';
 import type { Router } from 'express';
 
 export interface ReadinessCheck {
@@ -14,17 +15,7 @@ export function mountHealth(router: Router, checks: ReadinessCheck[], timeoutMs 
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const results = await Promise.all(
-      checks.map(async ({ name, check }) => {
-        const started = Date.now();
-        try {
-          await withDeadline(check(), timeoutMs, `${name} did not answer within ${timeoutMs} ms`);
-          return [name, { ok: true, ms: Date.now() - started }] as const;
-        } catch (error) {
-          return [name, { ok: false, ms: Date.now() - started, error: (error as Error).message || String(error) }] as const;
-        }
-      }),
-    );
+    const results = await runReadiness(checks, timeoutMs);
     const failed = results.filter(([, r]) => !r.ok).map(([name]) => name);
     res.status(failed.length ? 503 : 200).json({
       status: failed.length ? 'unavailable' : 'ready',
@@ -32,6 +23,26 @@ export function mountHealth(router: Router, checks: ReadinessCheck[], timeoutMs 
       checks: Object.fromEntries(results),
     });
   });
+}
+
+type CheckResult = { ok: boolean; ms: number; error?: string };
+
+/** Runs every check at once, each within `timeoutMs`; also sets turnover_readiness_check_ok for /metrics. */
+export async function runReadiness(checks: ReadinessCheck[], timeoutMs = 2500): Promise<Array<readonly [string, CheckResult]>> {
+  return Promise.all(
+    checks.map(async ({ name, check }) => {
+      const started = Date.now();
+      let result: CheckResult;
+      try {
+        await withDeadline(check(), timeoutMs, `${name} did not answer within ${timeoutMs} ms`);
+        result = { ok: true, ms: Date.now() - started };
+      } catch (error) {
+        result = { ok: false, ms: Date.now() - started, error: (error as Error).message || String(error) };
+      }
+      readinessCheckOk.set({ check: name }, result.ok ? 1 : 0);
+      return [name, result] as const;
+    }),
+  );
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -169,7 +169,8 @@ const TABLE = {
   }),
   reset: defineAction({
     label: 'Reset',
-    description: "delete the user's settings and data; the seat keeps its extension for the next person",
+    // The portal's words (seed 003), then what stays.
+    description: 'reset and delete user settings and data; the seat keeps its extension for the next person',
     taskType: 'reset',
     irreversible: true,
     purpose: 'status',
@@ -218,7 +219,7 @@ const TABLE = {
   }),
   welcome_email: withoutOptions({
     label: 'Send Welcome Email',
-    description: 'send a link to set a password',
+    description: 'sends new users an email with link to set up password and voicemail PIN',
     taskType: 'welcome_email',
     irreversible: false,
     purpose: 'effect',
@@ -227,7 +228,7 @@ const TABLE = {
   }),
   force_password_reset: defineAction({
     label: 'Force Password Reset',
-    description: 'clear the password and sign the user out; a recovery email is sent',
+    description: 'clears password, forcing user to change it before they can access their account',
     taskType: 'force_password_reset',
     irreversible: false,
     purpose: 'effect',

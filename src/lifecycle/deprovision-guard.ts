@@ -34,3 +34,14 @@ export function activeUsersWorthCounting(guard: DeprovisionGuard): number {
 export function guardHolds(guard: DeprovisionGuard, recent: number, activeUsers: number): boolean {
   return guard.enabled && recent + 1 > guardLimit(guard, activeUsers);
 }
+
+/** Why the guard held one deprovisioning: the count it would have reached, the limit, the window. */
+export interface GuardTrip {
+  count: number;
+  limit: number;
+  windowMinutes: number;
+}
+
+export function guardTrip(guard: DeprovisionGuard, recent: number, activeUsers: number): GuardTrip {
+  return { count: recent + 1, limit: guardLimit(guard, activeUsers), windowMinutes: guard.windowMinutes };
+}

@@ -53,3 +53,7 @@ export type UserRole = (typeof USER_ROLES)[number];
 
 export const OPERATOR_ROLES = ['office_manager', 'admin'] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+
+export function isOperatorRole(role: string): role is OperatorRole {
+  return (OPERATOR_ROLES as readonly string[]).includes(role);
+}

@@ -6,12 +6,14 @@ import type { TaskQueues } from './task-queues.ts';
 
 /** BullMQ job states reported as turnover_queue_depth{queue, state}. */
 const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'waiting-children'] as const;
+/** Task states of a due task not yet running: pending (the relay's to hand over) and enqueued (the workers' to take). */
+const WAITING_STATES = ['pending', 'enqueued'] as const;
 
 /**
  * The scrape-time collector for /metrics (createApp's `beforeScrape`): queue depth per queue and
  * BullMQ state, read from the backend, and the age of the oldest task waiting to run per queue,
- * read from the task rows (pending or enqueued and due), so a stuck relay shows as well as a
- * slow worker. Two small queries per scrape; a failing backend makes the scrape fail loudly.
+ * read from the task rows (due, by state: pending or enqueued), so a stuck relay shows apart from
+ * a slow worker. Two small queries per scrape; a failing backend makes the scrape fail loudly.
  */
 export function createQueueMetricsCollector({ orm, queues }: { orm: Orm; queues: TaskQueues }): () => Promise<void> {
   return async () => {
@@ -22,11 +24,13 @@ export function createQueueMetricsCollector({ orm, queues }: { orm: Orm; queues:
       }),
     );
     const rows = await findOldestDueTaskAges(orm.em.fork());
-    const oldest = Object.fromEntries(QUEUE_NAMES.map((name) => [name, 0])) as Record<QueueName, number>;
-    for (const row of rows) {
-      const queue = TASK_DEFINITIONS[row.type].queue;
-      oldest[queue] = Math.max(oldest[queue], row.ageSeconds);
+    for (const state of WAITING_STATES) {
+      const oldest = Object.fromEntries(QUEUE_NAMES.map((name) => [name, 0])) as Record<QueueName, number>;
+      for (const row of rows.filter((r) => r.state === state)) {
+        const queue = TASK_DEFINITIONS[row.type].queue;
+        oldest[queue] = Math.max(oldest[queue], row.ageSeconds);
+      }
+      for (const name of QUEUE_NAMES) oldestWaitingSeconds.set({ queue: name, state }, oldest[name]);
     }
-    for (const name of QUEUE_NAMES) oldestWaitingSeconds.set({ queue: name }, oldest[name]);
   };
 }

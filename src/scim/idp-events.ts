@@ -1,7 +1,7 @@
 import { applyLifecycleEvent } from '../store/user-lifecycle.ts';
 import { updateUserIdpStateById } from '../store/users.ts';
 import type { TaskPayloads } from '../lifecycle/tasks.ts';
-import { guardHolds } from '../lifecycle/deprovision-guard.ts';
+import { guardHolds, guardTrip, type GuardTrip } from '../lifecycle/deprovision-guard.ts';
 import { insertAuditEntries } from '../store/audit.ts';
 import { CAN_SIGN_IN, GUARD_REASON, countDeprovisionGuard, lockDeprovisionGuard } from '../store/deprovision-guard.ts';
 import { cancelTasks, holdTask, insertTask, rescheduleTasks } from '../store/tasks.ts';
@@ -31,8 +31,9 @@ export type IdpRequest =
 export async function applyIdpRequest(ctx: ScimContext, userId: string, request: IdpRequest): Promise<void> {
   const policy = await policyOf(ctx);
   if (request.type === 'reactivate' || request.type === 'revive') await cancelHeld(ctx, userId);
-  if ((request.type === 'deactivate' || request.type === 'delete') && (await mustHold(ctx, userId, policy))) {
-    await hold(ctx, userId, request.type === 'deactivate' ? 'scim_deactivate' : 'scim_delete');
+  const trip = request.type === 'deactivate' || request.type === 'delete' ? await mustHold(ctx, userId, policy) : null;
+  if (trip) {
+    await hold(ctx, userId, request.type === 'deactivate' ? 'scim_deactivate' : 'scim_delete', trip);
   } else if (request.type === 'delete' && scimDeleteErases(policy)) {
     await queuePurge(ctx, userId);
   } else {
@@ -120,22 +121,22 @@ const GUARD_ALERT_DELAY_SECONDS = 30;
  * changes, or held tasks) already reach the limit. A per-tenant transaction lock makes parallel
  * SCIM requests count one after another, so a burst cannot slip past the limit together.
  */
-async function mustHold(ctx: ScimContext, userId: string, policy: Policy): Promise<boolean> {
+async function mustHold(ctx: ScimContext, userId: string, policy: Policy): Promise<GuardTrip | null> {
   const guard = policy.deprovisionGuard;
-  if (!guard.enabled) return false;
+  if (!guard.enabled) return null;
   const first = await countDeprovisionGuard(ctx.em, { tenantId: ctx.tenantId, guard, userId });
-  if (!first.status || !CAN_SIGN_IN.includes(first.status)) return false; // nothing left to cut off
+  if (!first.status || !CAN_SIGN_IN.includes(first.status)) return null; // nothing left to cut off
   // Past the limit already: hold without queueing behind the lock. Holding is the safe side of a
   // race, so only a decision to apply needs counts taken under the lock.
-  if (guardHolds(guard, first.recent, first.active)) return true;
+  if (guardHolds(guard, first.recent, first.active)) return guardTrip(guard, first.recent, first.active);
   await lockDeprovisionGuard(ctx.em, ctx.tenantId);
   // A statement of its own: its snapshot is taken after the lock, so it sees every change
   // committed by whoever held the lock before.
   const locked = await countDeprovisionGuard(ctx.em, { tenantId: ctx.tenantId, guard });
-  return guardHolds(guard, locked.recent, locked.active);
+  return guardHolds(guard, locked.recent, locked.active) ? guardTrip(guard, locked.recent, locked.active) : null;
 }
 
-async function hold(ctx: ScimContext, userId: string, idpEvent: 'scim_deactivate' | 'scim_delete'): Promise<void> {
+async function hold(ctx: ScimContext, userId: string, idpEvent: 'scim_deactivate' | 'scim_delete', trip: GuardTrip): Promise<void> {
   const payload: TaskPayloads['deprovision'] = { source: 'scim', idpEvent };
   // A user already held keeps one task; a later delete replaces a held deactivation's event.
   const taskId = await holdTask(ctx.em, {
@@ -146,9 +147,11 @@ async function hold(ctx: ScimContext, userId: string, idpEvent: 'scim_deactivate
     actor: ctx.actor,
     dedupeKey: HELD_KEY(userId),
     reason: GUARD_REASON,
+    // What the inbox says why with: "26 in 60 minutes, limit 25".
+    result: { guard: trip },
   });
   await insertAuditEntries(ctx.em, [
-    { tenantId: ctx.tenantId, actor: ctx.actor, action: 'user.idp_change_held', userId, taskId, details: { idpEvent, reason: GUARD_REASON } },
+    { tenantId: ctx.tenantId, actor: ctx.actor, action: 'user.idp_change_held', userId, taskId, details: { idpEvent, reason: GUARD_REASON, guard: trip } },
   ]);
   // One live alert per tenant, due shortly, so a burst of held changes is one e-mail to the admins
   // (a live one is not even tried: the taken key is skipped without waiting on it).

@@ -87,7 +87,7 @@ export function createScimRouter(context: ScimDependencies): Router {
         // Only a User create checks an unverified token in its own statement.
         if (!userCreate && !(await verify())) return unauthorized(res, true);
         const outcome = transaction ? await context.orm.em.fork().transactional(start) : await start(context.orm.em.fork());
-        count(resource, name, outcome.status);
+        count(resource, name, outcome.status, auth.tokenId);
         if (outcome.location) res.location(outcome.location);
         res.status(outcome.status);
         if (outcome.body === undefined) res.end();
@@ -98,7 +98,7 @@ export function createScimRouter(context: ScimDependencies): Router {
         // The real failure beats the 404 SCIMMY made of it.
         const failure = toScimFailure(ctx?.failure ?? error);
         if (failure.internal) context.logger.error({ err: ctx?.failure ?? error, method: req.method, path: req.originalUrl }, 'SCIM request failed');
-        count(resource, name, failure.status);
+        count(resource, name, failure.status, auth.tokenId);
         sendScimError(res, failure);
       }
     };
@@ -135,8 +135,9 @@ export function createScimRouter(context: ScimDependencies): Router {
   return router;
 }
 
-function count(resource: ResourceName, operation: Operation, status: number): void {
-  scimOperations.inc({ resource, operation, outcome: status < 400 ? 'ok' : status < 500 ? 'client_error' : 'server_error' });
+/** `idp`: the SCIM token's id, one per IdP connection (few, and stable when a token is renamed). */
+function count(resource: ResourceName, operation: Operation, status: number, idp: string): void {
+  scimOperations.inc({ idp, resource, operation, outcome: status < 400 ? 'ok' : status < 500 ? 'client_error' : 'server_error' });
 }
 
 type OperationFactory = (resource: ResourceName, name: Operation, run: (ctx: ScimContext, req: Request) => Promise<Outcome>) => RequestHandler;

@@ -130,6 +130,8 @@ export interface TaskInsertValues {
   state?: 'pending' | 'held' | SqlExpression;
   reason?: string | null | SqlExpression;
   payload?: object | SqlExpression;
+  /** What explains a held task (the guard's count and limit), read back as `result`. */
+  result?: object | null | SqlExpression;
   actor: string | SqlExpression;
   dedupeKey?: string | null | SqlExpression;
   runAt?: Date | SqlExpression;
@@ -144,6 +146,7 @@ const TASK_INSERT: Record<keyof TaskInsertValues, InsertColumn> = {
   state: { column: 'state', cast: 'text', default: `'pending'` },
   reason: { column: 'reason', cast: 'text', default: 'null' },
   payload: { column: 'payload', cast: 'jsonb', default: `'{}'::jsonb` },
+  result: { column: 'result', cast: 'jsonb', default: 'null' },
   actor: { column: 'actor', cast: 'text' },
   dedupeKey: { column: 'dedupe_key', cast: 'text', default: 'null' },
   runAt: { column: 'run_at', cast: 'timestamptz', default: 'now()' },
@@ -241,11 +244,11 @@ export async function insertTaskForEachTenant(em: EntityManager, task: { type: T
  */
 export async function holdTask(
   em: EntityManager,
-  task: { tenantId: string; userId: string; type: TaskType; payload: object; actor: string; dedupeKey: string; reason: string },
+  task: { tenantId: string; userId: string; type: TaskType; payload: object; actor: string; dedupeKey: string; reason: string; result?: object },
 ): Promise<string> {
   const insert = insertTasksSql({ ...task, state: 'held' });
   const [row] = await sqlIn(em)<{ id: string }>(
-    `${insert.sql} ${ON_LIVE_KEY_CONFLICT} do update set payload = excluded.payload, updated_at = now(), version = tasks.version + 1 returning id`,
+    `${insert.sql} ${ON_LIVE_KEY_CONFLICT} do update set payload = excluded.payload, result = coalesce(excluded.result, tasks.result), updated_at = now(), version = tasks.version + 1 returning id`,
     insert.params,
   );
   return row!.id;
@@ -396,12 +399,12 @@ export async function requeueVanishedTasks(em: EntityManager, tasks: readonly Ta
 }
 
 /** Per task type, how long the oldest task due has waited for a worker (pending or enqueued). */
-export async function findOldestDueTaskAges(em: EntityManager): Promise<Array<{ type: TaskType; ageSeconds: number }>> {
-  const rows = await sqlIn(em)<{ type: TaskType; age: string | number }>(
-    `select type, extract(epoch from now() - min(run_at)) as age from tasks
-      where state in ('pending', 'enqueued') and run_at <= now() group by type`,
+export async function findOldestDueTaskAges(em: EntityManager): Promise<Array<{ type: TaskType; state: 'pending' | 'enqueued'; ageSeconds: number }>> {
+  const rows = await sqlIn(em)<{ type: TaskType; state: 'pending' | 'enqueued'; age: string | number }>(
+    `select type, state, extract(epoch from now() - min(run_at)) as age from tasks
+      where state in ('pending', 'enqueued') and run_at <= now() group by type, state`,
   );
-  return rows.map((r) => ({ type: r.type, ageSeconds: Number(r.age) }));
+  return rows.map((r) => ({ type: r.type, state: r.state, ageSeconds: Number(r.age) }));
 }
 
 // ---------------------------------------------------------------------------------------------

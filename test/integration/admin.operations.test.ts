@@ -94,7 +94,7 @@ describe.each(queueBackendsUnderTest())('admin operations on $name', ({ name, re
         expect(depth.some((line) => new RegExp(`^turnover_queue_depth\\{queue="${queue}",state="${state}"\\} \\d+$`).test(line)), `${queue} ${state}: ${depth.join('; ')}`).toBe(true);
       }
     }
-    const age = Number(/turnover_queue_oldest_waiting_seconds\{queue="lifecycle"\} ([0-9.]+)/.exec(text)?.[1]);
+    const age = Number(/turnover_queue_oldest_waiting_seconds\{queue="lifecycle",state="enqueued"\} ([0-9.]+)/.exec(text)?.[1]);
     expect(age).toBeGreaterThanOrEqual(89);
     expect(text).toMatch(/turnover_tasks_finished_total\{type="disable",state="succeeded"\} [1-9]/);
     expect(text).toMatch(/turnover_task_duration_seconds_count\{type="disable"\} [1-9]/);

@@ -100,15 +100,38 @@ describe.skipIf(!chromiumInstalled || !built)('operator console in Chromium', ()
     for (const n of [1, 2, 3]) await page.getByLabel(`Select seat.${n}@example.org`).check();
     await page.getByRole('button', { name: 'Bulk Action (3)' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByText('Selected users:').waitFor();
-    await dialog.getByRole('button', { name: 'Reset Users' }).click();
-    await dialog.getByLabel(/Voicemail messages/).check();
-    await dialog.getByLabel(/Phone number/).check();
+    // The portal's Bulk User Actions: its radio list of actions, each with its one line.
+    await dialog.getByText('Selected 3 users').waitFor();
+    await dialog.getByText('Seat Holder 1 (101)').waitFor();
+    await dialog.getByRole('radio', { name: 'Send Welcome Email' }).waitFor();
+    await dialog.getByText('Sends new users an email with link to set up password and voicemail PIN').waitFor();
+    await dialog.getByText('Clears password, forcing user to change it before they can access their account').waitFor();
+    // Under Force Password Reset, and only for it.
+    expect(await dialog.getByLabel('Automatically send recovery email').isDisabled()).toBe(true);
+    await dialog.getByRole('radio', { name: 'Force Password Reset' }).check();
+    expect(await dialog.getByLabel('Automatically send recovery email').isDisabled()).toBe(false);
+    await dialog.getByRole('button', { name: 'Complete Action' }).waitFor();
+    await dialog.getByRole('radio', { name: 'Reset Users' }).check();
+    await dialog.getByRole('button', { name: 'Begin Reset' }).click();
+    await dialog.getByText('Reset 3 users').waitFor();
+    await dialog.getByText('The selected users will have their name, email, password, voicemail PIN, soft phones removed by default.').waitFor();
+    // Select All Options toggles every option, and back.
+    await dialog.getByRole('button', { name: 'Select All Options' }).click();
+    expect(await dialog.getByLabel('Delete Custom Contacts').isChecked()).toBe(true);
+    await dialog.getByRole('button', { name: 'Select All Options' }).click();
+    expect(await dialog.getByLabel('Delete Custom Contacts').isChecked()).toBe(false);
+    await dialog.getByLabel('Delete Voicemail Messages').check();
+    await dialog.getByLabel('Unassign Phone Number').check();
     await page.screenshot({ path: path.join(ARTIFACTS, '03-reset-options.png') });
     expect(await seriousViolations()).toEqual([]);
     await dialog.getByRole('button', { name: 'Next', exact: true }).click();
     await dialog.getByText('The following actions will take place').waitFor();
     await dialog.getByText('Are you sure you want to continue?').waitFor();
+    // Statuses by their labels, not their codes.
+    const preview = dialog.getByRole('table', { name: 'What will happen to each user' });
+    await preview.getByRole('cell', { name: 'Active', exact: true }).first().waitFor();
+    await preview.getByRole('cell', { name: 'Setup Required', exact: true }).first().waitFor();
+    expect(await preview.getByText('setup_required').count()).toBe(0);
     await page.screenshot({ path: path.join(ARTIFACTS, '04-confirm.png') });
     await dialog.getByRole('button', { name: 'Reset', exact: true }).click();
     await dialog.getByText('Succeeded: 3').waitFor({ timeout: 30_000 });

@@ -53,7 +53,7 @@ describe.skipIf(!chromiumInstalled || !built)('console flows in Chromium', () =>
     for (const n of [1, 2]) await page.getByLabel(`Select seat${n}`, { exact: true }).check();
     await page.getByRole('button', { name: 'Bulk Action (2)' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByRole('button', { name: 'Reset Users' }).click();
+    await dialog.getByRole('button', { name: 'Begin Reset' }).click();
     await dialog.getByLabel('Recycle Users').check();
     await dialog.getByRole('button', { name: 'Next', exact: true }).click();
     await dialog.getByRole('button', { name: 'Reset', exact: true }).click();
@@ -69,6 +69,10 @@ describe.skipIf(!chromiumInstalled || !built)('console flows in Chromium', () =>
     expect(await seriousViolations(page)).toEqual([]);
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.getByText('The following actions will take place').waitFor();
+    // The new people beside the seats they take.
+    const preview = dialog.getByRole('table', { name: 'What will happen to each user' });
+    await preview.getByRole('cell', { name: 'Simon Tam · simon@serenity.test' }).waitFor();
+    await preview.getByRole('cell', { name: 'Shepherd Book', exact: true }).waitFor();
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.getByText('Succeeded: 2').waitFor({ timeout: 30_000 });
     await dialog.getByRole('button', { name: 'Close', exact: true }).click();

@@ -45,6 +45,6 @@ describe('SCIM discovery', () => {
   it('counts SCIM operations in /metrics', async () => {
     await s.createUser();
     const metrics = await (await fetch(`${s.t.runtime.url}/metrics`)).text();
-    expect(metrics).toMatch(/turnover_scim_operations_total\{resource="User",operation="create",outcome="ok"\} [1-9]/);
+    expect(metrics).toMatch(/turnover_scim_operations_total\{idp="[0-9a-f-]{36}",resource="User",operation="create",outcome="ok"\} [1-9]/);
   });
 });

@@ -53,6 +53,22 @@ describe('mass-deprovision guard', () => {
     expect((await s.t.sql<{ state: string }>(`select state from tasks where user_id = ? and reason = 'deprovision_guard'`, [users[5].id]))[0]?.state).toBe('cancelled');
   });
 
+  it("names the held users in the Work inbox and says why with the guard's numbers", async () => {
+    const admin = apiClient(s.t, await createAdminToken(s.t, 'admin'));
+    const inbox = await admin.get('/admin/tasks?state=held');
+    expect(inbox.status).toBe(200);
+    expect(inbox.body.tasks).toHaveLength(2);
+    for (const task of inbox.body.tasks) {
+      expect(task.user).toMatchObject({ name: 'Ada Lovelace', userName: expect.stringMatching(/@example\.org$/) });
+      // The 4th deactivation in the window was the first held: limit 3.
+      expect(task.reasonText).toMatch(/^The identity provider deactivated or deleted more users than the mass-deprovision guard allows: [4-9] in 60 minutes, limit 3\.$/);
+      expect(task.actorName).toMatch(/^SCIM token /);
+    }
+    const audit = await admin.get('/admin/audit?action=user.idp_change_held');
+    expect(audit.body.entries.length).toBeGreaterThanOrEqual(3);
+    expect(audit.body.entries[0]).toMatchObject({ actorName: expect.stringMatching(/^SCIM token /), user: { name: 'Ada Lovelace' }, details: { guard: { limit: 3, windowMinutes: 60 } } });
+  });
+
   it('lets an admin approve held work (it then runs) and reject it (the user keeps access), audited', async () => {
     const admin = apiClient(s.t, await createAdminToken(s.t, 'admin'));
     const manager = apiClient(s.t, await createAdminToken(s.t, 'office_manager'));

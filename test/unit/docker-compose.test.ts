@@ -7,7 +7,7 @@ import { ROOT } from '../support/cli.ts';
 
 /** No Docker engine runs here, so the compose file is kept honest by reading it. */
 const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
-type Service = { command?: string[]; environment?: Record<string, string>; healthcheck?: { test: string[] }; depends_on?: Record<string, unknown> };
+type Service = { image?: string; build?: unknown; command?: string[]; environment?: Record<string, string>; healthcheck?: { test: string[] }; depends_on?: Record<string, unknown> };
 const services = compose.services as Record<string, Service>;
 
 describe('docker-compose.yml', () => {
@@ -50,5 +50,38 @@ describe('docker-compose.yml', () => {
     );
     expect(Object.keys(entries).sort()).toEqual([...ENV_VARIABLES].sort());
     expect(() => loadConfig(entries)).not.toThrow();
+  });
+
+  it('pins every image to a release and starts turnover only once its dependencies are healthy', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (service.build) continue;
+      // A release tag (PostgreSQL has two parts, 17.6): not `latest`, not a floating major like `redis:7`.
+      expect(service.image, name).toMatch(/^[\w./-]+:v?\d+\.\d+(\.\d+)?(-[\w.]+)?$/);
+    }
+    for (const name of ['api', 'worker']) {
+      expect(Object.values(services[name]!.depends_on!), name).toEqual(Array(3).fill({ condition: 'service_healthy' }));
+    }
+  });
+});
+
+describe('Dockerfile and .dockerignore', () => {
+  const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+
+  it('builds in one stage and runs compiled JavaScript with production dependencies only in the other', () => {
+    expect(stages).toHaveLength(2);
+    for (const stage of stages) expect(stage.split('\n')[0]).toMatch(/^node:\d+\.\d+\.\d+-/);
+    expect(stages[0]).toMatch(/npm run build/);
+    const runtime = stages[1]!;
+    expect(runtime).toMatch(/npm ci --omit=dev/);
+    expect(runtime).not.toMatch(/COPY (src|web) /);
+    expect(runtime).toMatch(/COPY --from=build \/app\/build\/src \.\/src/);
+    expect(runtime).toMatch(/COPY --from=build \/app\/web\/dist \.\/web\/dist/);
+    expect(runtime).toMatch(/CMD \["node", "bin\/turnover\.js", "start"\]/);
+  });
+
+  it('keeps secrets, dependencies and history out of the build context', () => {
+    const ignored = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    for (const entry of ['.git', 'node_modules', '.data', '.env', 'test']) expect(ignored, entry).toContain(entry);
   });
 });

@@ -1,4 +1,5 @@
-import { AppShell, Button, Center, Group, Loader, NavLink, Text, Title } from '@mantine/core';
+import { ActionIcon, AppShell, Burger, Button, Center, Group, Loader, NavLink, Text, Title, useComputedColorScheme, useMantineColorScheme } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, Anchor } from '@mantine/core';
 import { Link } from 'react-router';
@@ -35,6 +36,8 @@ function Shell({ me }: { me: Me }) {
   const location = useLocation();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
+  // Below the `sm` breakpoint (a phone, 390 px) the navigation folds behind a menu button.
+  const [navOpen, nav] = useDisclosure(false);
   const signOut = async () => {
     await sessionRequest('DELETE').catch(() => null);
     queryClient.clear();
@@ -49,16 +52,20 @@ function Shell({ me }: { me: Me }) {
     ...(me.role === 'admin' ? [{ to: '/settings', label: 'Settings' }] : []),
   ];
   return (
-    <AppShell header={{ height: 56 }} navbar={{ width: 200, breakpoint: 'sm' }} padding="md">
+    <AppShell header={{ height: 56 }} navbar={{ width: 200, breakpoint: 'sm', collapsed: { mobile: !navOpen } }} padding="md">
       <AppShell.Header>
-        <Group h="100%" px="md" justify="space-between">
-          <Title order={1} size="h4">
-            turnover
-          </Title>
-          <Group gap="sm">
-            <Text size="sm">
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="xs" wrap="nowrap">
+            <Burger opened={navOpen} onClick={nav.toggle} hiddenFrom="sm" size="sm" aria-label={navOpen ? 'Close navigation' : 'Open navigation'} aria-expanded={navOpen} />
+            <Title order={1} size="h4">
+              turnover
+            </Title>
+          </Group>
+          <Group gap="sm" wrap="nowrap">
+            <Text size="sm" visibleFrom="sm">
               {me.userName} · {ROLE_LABELS[me.role]} · {me.tenant}
             </Text>
+            <ColorSchemeSwitch />
             <Button variant="subtle" size="xs" onClick={signOut}>
               Sign out
             </Button>
@@ -75,6 +82,7 @@ function Shell({ me }: { me: Me }) {
             active={location.pathname === link.to || location.pathname.startsWith(`${link.to}/`)}
             onClick={(event) => {
               event.preventDefault();
+              nav.close();
               navigate(link.to);
             }}
           />
@@ -98,6 +106,18 @@ function Shell({ me }: { me: Me }) {
   );
 }
 
+/** Light or dark: the system's setting until the operator picks one (kept in this browser). */
+function ColorSchemeSwitch() {
+  const { setColorScheme } = useMantineColorScheme();
+  const current = useComputedColorScheme('light');
+  const next = current === 'dark' ? 'light' : 'dark';
+  return (
+    <ActionIcon variant="default" size="lg" onClick={() => setColorScheme(next)} aria-label={`Switch to ${next} mode`} title={`Switch to ${next} mode`}>
+      <span aria-hidden="true">{current === 'dark' ? '☀' : '☾'}</span>
+    </ActionIcon>
+  );
+}
+
 /** Admins see at once when the mass-deprovision guard holds IdP work for their approval. */
 function HeldBanner() {
   const held = useQuery({
@@ -111,7 +131,7 @@ function HeldBanner() {
     <Alert color="red" title="Identity provider changes held for approval" mb="md" role="alert">
       The identity provider deactivated or deleted more users than the mass-deprovision guard allows ({n}
       {held.data?.nextCursor ? '+' : ''} held).{' '}
-      <Anchor component={Link} to="/work">
+      <Anchor component={Link} to="/work" c="var(--mantine-color-text)" underline="always" fw={600}>
         Review them in Work
       </Anchor>
       .

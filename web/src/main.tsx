@@ -15,12 +15,18 @@ const theme = createTheme({
   primaryShade: { light: 8, dark: 8 },
   autoContrast: true,
   components: {
-    // Alert titles default to the alert's colour on its own tint; black reads on every tint.
-    Alert: Alert.extend({ styles: { title: { color: 'var(--mantine-color-black)' } } }),
+    // Alert titles default to the alert's colour on its own tint; the text colour reads on every
+    // tint (black in light mode, near-white in dark).
+    Alert: Alert.extend({ styles: { title: { color: 'var(--mantine-color-text)' } } }),
   },
 });
-// Mantine's "dimmed" (descriptions, hints) is gray.6, under 4.5:1 on white; gray.7 is 8:1.
-const cssVariables: CSSVariablesResolver = (t) => ({ variables: {}, light: { '--mantine-color-dimmed': t.colors.gray[7]! }, dark: {} });
+// Mantine's "dimmed" (descriptions, hints) is gray.6, under 4.5:1 on white; gray.7 is 8:1. In dark
+// mode dark.1 on the dark body is over 7:1.
+const cssVariables: CSSVariablesResolver = (t) => ({
+  variables: {},
+  light: { '--mantine-color-dimmed': t.colors.gray[7]! },
+  dark: { '--mantine-color-dimmed': t.colors.dark[1]! },
+});
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -34,7 +40,7 @@ const queryClient = new QueryClient({
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <MantineProvider theme={theme} cssVariablesResolver={cssVariables} defaultColorScheme="light">
+    <MantineProvider theme={theme} cssVariablesResolver={cssVariables} defaultColorScheme="auto">
       <Notifications position="top-right" />
       <QueryClientProvider client={queryClient}>
         <BrowserRouter basename="/console">

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { findAuditEntries } from '../../store/audit-trail.ts';
 import type { Orm } from '../../store/orm.ts';
+import { namedFields, withNames } from './names.ts';
 import { decodeCursor, encodeCursor, limitQuery, type DefineRoute } from './route.ts';
 
 /** The audit trail: by user, actor, action and time range, newest first, paged. */
@@ -13,6 +14,7 @@ const entrySchema = z
     userId: z.uuid().nullable(),
     taskId: z.uuid().nullable(),
     details: z.record(z.string(), z.unknown()),
+    ...namedFields,
   })
   .openapi('AuditEntry');
 
@@ -40,7 +42,8 @@ export function auditRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
     },
     handler: async ({ query, operator }) => {
       const before = decodeCursor(query.cursor, z.object({ id: z.string().regex(/^\d{1,19}$/) }));
-      const { entries, hasMore } = await findAuditEntries(orm.em.fork(), {
+      const em = orm.em.fork();
+      const { entries, hasMore } = await findAuditEntries(em, {
         tenantId: operator.tenantId,
         ...(query.userId ? { userId: query.userId } : {}),
         ...(query.actor ? { actor: query.actor } : {}),
@@ -54,7 +57,7 @@ export function auditRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
       return {
         status: 200,
         body: {
-          entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
+          entries: await withNames(em, operator.tenantId, entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() }))),
           nextCursor: hasMore && last ? encodeCursor({ id: last.id }) : null,
         },
       };

@@ -15,6 +15,8 @@ import { findDatabaseNow } from '../../store/sql.ts';
 import { findTenantSettings } from '../../store/tenant-settings.ts';
 import { countUserDataByKind } from '../../store/user-data.ts';
 import { countOtherAdmins, findUsersByIds, type UserRecord } from '../../store/users.ts';
+import { describeActors } from '../../store/names.ts';
+import { namedFields } from './names.ts';
 import { RequestError } from '../errors.ts';
 import type { Operator } from './auth.ts';
 import { confirmKey, confirmTokenHash, signConfirmToken, verifyConfirmToken, type ConfirmedRequest } from './confirm-token.ts';
@@ -112,6 +114,7 @@ const progressResponse = z
     action: z.string(),
     state: z.enum(['running', 'completed']),
     actor: z.string(),
+    actorName: namedFields.actorName,
     createdAt: z.iso.datetime(),
     finishedAt: z.iso.datetime().nullable(),
     counts: z.object({
@@ -279,7 +282,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
         description: 'A page of operations.',
         schema: z
           .object({
-            operations: z.array(progressResponse.pick({ id: true, action: true, state: true, actor: true, createdAt: true, finishedAt: true, counts: true })),
+            operations: z.array(progressResponse.pick({ id: true, action: true, state: true, actor: true, actorName: true, createdAt: true, finishedAt: true, counts: true })),
             nextCursor: z.string().nullable(),
           })
           .openapi('OperationPage'),
@@ -287,7 +290,9 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
     },
     handler: async ({ query, operator }) => {
       const before = decodeCursor(query.cursor, z.object({ createdAt: z.iso.datetime(), id: z.uuid() }));
-      const { operations, hasMore } = await findOperations(orm.em.fork(), { tenantId: operator.tenantId, ...(before ? { before } : {}), limit: query.limit });
+      const em = orm.em.fork();
+      const { operations, hasMore } = await findOperations(em, { tenantId: operator.tenantId, ...(before ? { before } : {}), limit: query.limit });
+      const actors = await describeActors(em, operator.tenantId, operations.map((o) => o.actor));
       const last = operations.at(-1);
       return {
         status: 200,
@@ -299,6 +304,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
               action: o.action,
               state: counts.total > counts.succeeded + counts.failed + counts.cancelled ? 'running' : 'completed',
               actor: o.actor,
+              actorName: actors[o.actor] ?? o.actor,
               createdAt: new Date(o.createdAt).toISOString(),
               finishedAt: o.finishedAt ? new Date(o.finishedAt).toISOString() : null,
               counts,
@@ -319,8 +325,10 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
     params: idParams,
     responses: { 200: { description: 'The progress view.', schema: progressResponse }, 404: { description: 'No such operation in this tenant.' } },
     handler: async ({ params, operator }) => {
-      const progress = await findOperationProgress(orm.em.fork(), operator.tenantId, params.id);
+      const em = orm.em.fork();
+      const progress = await findOperationProgress(em, operator.tenantId, params.id);
       if (!progress) throw new RequestError('operation_not_found', 404, 'No such operation.');
+      const actors = await describeActors(em, operator.tenantId, [progress.actor]);
       return {
         status: 200,
         body: {
@@ -328,6 +336,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
           action: progress.action,
           state: progress.state,
           actor: progress.actor,
+          actorName: actors[progress.actor] ?? progress.actor,
           createdAt: new Date(progress.createdAt).toISOString(),
           finishedAt: progress.finishedAt ? new Date(progress.finishedAt).toISOString() : null,
           counts: countsOf(progress.byState),

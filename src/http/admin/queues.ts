@@ -1,7 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { TaskQueues } from '../../queue/task-queues.ts';
 import { requireRole } from './auth.ts';
 
@@ -22,5 +22,19 @@ export function queueDashboard(router: Router, { queues }: { queues: TaskQueues 
     serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
     options: { uiConfig: { boardTitle: 'turnover queues' } },
   });
-  router.use('/queues', requireRole('admin'), serverAdapter.getRouter());
+  router.use('/queues', requireRole('admin'), withoutExternalFonts, serverAdapter.getRouter());
 }
+
+/** bull-board's page links IBM Plex from Google Fonts. */
+const EXTERNAL_FONTS = /<link\b[^>]*\bhref="https:\/\/fonts\.(?:googleapis|gstatic)\.com[^"]*"[^>]*>/g;
+
+/**
+ * The dashboard makes no request outside turnover (an operator's browser need not reach Google,
+ * and the console's CSP would refuse it anyway): the font links go, and the page falls back to
+ * bull-board's own sans-serif stack.
+ */
+const withoutExternalFonts: RequestHandler = (_req, res, next) => {
+  const send = res.send.bind(res);
+  res.send = (body?: unknown) => send(typeof body === 'string' ? body.replace(EXTERNAL_FONTS, '') : body);
+  next();
+};

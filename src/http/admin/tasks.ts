@@ -5,7 +5,9 @@ import type { TaskQueues } from '../../queue/task-queues.ts';
 import type { Orm } from '../../store/orm.ts';
 import { decideHeldTasks } from '../../store/held-tasks.ts';
 import { findTaskById, findTasks, type TaskRecord } from '../../store/tasks.ts';
+import { describeTaskReason } from '../../lifecycle/task-reasons.ts';
 import { RequestError } from '../errors.ts';
+import { namedFields, withNames } from './names.ts';
 import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } from './route.ts';
 
 /**
@@ -25,6 +27,8 @@ const taskSchema = z
     lastError: z.string().nullable(),
     /** Why it waits on a person: `unable_to_retrieve` (device offline or app removed), `deprovision_guard`. */
     reason: z.string().nullable(),
+    /** Why it waits on a person, in words ("… 26 in 60 minutes, limit 25."). */
+    reasonText: z.string().nullable(),
     /** What the job recorded, e.g. `pendingData` with each app device's state and pending count. */
     result: z.record(z.string(), z.unknown()).nullable(),
     actor: z.string(),
@@ -35,6 +39,9 @@ const taskSchema = z
     updatedAt: z.iso.datetime(),
   })
   .openapi('Task');
+
+/** A task as the inbox lists it: with its user and actor by name. */
+const namedTaskSchema = taskSchema.extend(namedFields).openapi('NamedTask');
 
 const redriveResponse = z
   .object({ taskId: z.uuid(), from: z.enum(TASK_STATES), action: z.enum(['promoted', 'requeued', 'already_due', 'already_running']), task: taskSchema })
@@ -66,6 +73,7 @@ export function taskJson(task: TaskRecord): z.infer<typeof taskSchema> {
   const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
   return {
     ...task,
+    reasonText: describeTaskReason(task),
     attempts: Number(task.attempts),
     maxAttempts: Number(task.maxAttempts),
     runAt: iso(task.runAt)!,
@@ -93,10 +101,11 @@ export function taskRoutes(define: DefineRoute, { orm, queues }: { orm: Orm; que
     summary: 'List tasks, newest first',
     description: '`state` takes a comma-separated list (e.g. `needs_decision,held,failed` for the work inbox).',
     query: listQuery,
-    responses: { 200: { description: 'A page of tasks.', schema: z.object({ tasks: z.array(taskSchema), nextCursor: z.string().nullable() }).openapi('TaskPage') } },
+    responses: { 200: { description: 'A page of tasks.', schema: z.object({ tasks: z.array(namedTaskSchema), nextCursor: z.string().nullable() }).openapi('TaskPage') } },
     handler: async ({ query, operator }) => {
       const before = decodeCursor(query.cursor, cursorSchema);
-      const { tasks, hasMore } = await findTasks(orm.em.fork(), {
+      const em = orm.em.fork();
+      const { tasks, hasMore } = await findTasks(em, {
         tenantId: operator.tenantId,
         ...(query.state ? { states: query.state } : {}),
         ...(query.userId ? { userId: query.userId } : {}),
@@ -108,7 +117,7 @@ export function taskRoutes(define: DefineRoute, { orm, queues }: { orm: Orm; que
       return {
         status: 200,
         body: {
-          tasks: tasks.map(taskJson),
+          tasks: await withNames(em, operator.tenantId, tasks.map(taskJson)),
           nextCursor: hasMore && last ? encodeCursor({ updatedAt: new Date(last.updatedAt).toISOString(), id: last.id }) : null,
         },
       };

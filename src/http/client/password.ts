@@ -6,6 +6,7 @@ import { consumeLink, findUsableLink } from '../../store/password-links.ts';
 import { hashPassword, passwordProblem } from '../../store/passwords.ts';
 import { applyLifecycleEvent } from '../../store/user-lifecycle.ts';
 import { findUserById } from '../../store/users.ts';
+import { isOperatorRole } from '../../lifecycle/statuses.ts';
 import { RequestError } from '../errors.ts';
 import { formBody, jsonBody } from '../../input-guard.ts';
 import { parseInput } from '../admin/route.ts';
@@ -28,8 +29,12 @@ export const setPasswordBody = z
   .strict();
 
 type Outcome =
-  | { ok: true; userName: string | null; status: string }
+  | { ok: true; userName: string | null; status: string; operator: boolean }
   | { ok: false; status: number; code: string; title: string; message: string; retry: boolean };
+
+/** The page's heading for a usable link: kept when the form comes back with an error. */
+const FORM_TITLE = { welcome: 'Set up your account', reset: 'Choose a new password' } as const;
+const formTitle = (purpose: string) => FORM_TITLE[purpose as keyof typeof FORM_TITLE] ?? FORM_TITLE.reset;
 
 const GONE = {
   used: { code: 'link_used', title: 'This link has already been used', message: 'The password was already set with this link. Sign in with your password, or ask your administrator for a new link.' },
@@ -48,7 +53,7 @@ export function passwordRoutes(router: Router, { orm }: { orm: Orm }): void {
     }
     const user = await findUserById(orm.em.fork(), lookup.link.tenantId, lookup.link.userId);
     sendPage(res, 200, {
-      title: lookup.link.purpose === 'welcome' ? 'Set up your account' : 'Choose a new password',
+      title: formTitle(lookup.link.purpose),
       message: user?.userName ? `Choose a password for ${user.userName}.` : 'Choose a password.',
       form: { token },
     });
@@ -68,13 +73,19 @@ export function passwordRoutes(router: Router, { orm }: { orm: Orm }): void {
     if (!parsed.success) return sendPage(res, 400, { title: UNKNOWN.title, message: 'The form was incomplete. Open the link from the email again.' });
     const { token, password, confirm } = parsed.data;
     if (confirm !== undefined && confirm !== password) {
-      return sendPage(res, 422, { title: 'Choose a password', message: 'The two passwords are not the same.', form: { token }, error: true });
+      const lookup = await findUsableLink(orm.em.fork(), token);
+      const title = lookup.ok ? formTitle(lookup.link.purpose) : FORM_TITLE.reset;
+      return sendPage(res, 422, { title, message: 'The two passwords are not the same.', form: { token }, error: true });
     }
     const outcome = await setPassword(orm, token, password);
     if (outcome.ok) {
+      const as = outcome.userName ? ` as ${outcome.userName}` : '';
       return sendPage(res, 200, {
         title: 'Your password is set',
-        message: outcome.userName ? `You can now sign in as ${outcome.userName}.` : 'You can now sign in.',
+        // Operators go on to the console; everyone else signs in on their phone or desktop app.
+        ...(outcome.operator
+          ? { message: `You can now sign in${as}.`, link: { href: '/console/', text: 'Sign in to the console' } }
+          : { message: `You can now sign in${as} on your phone or desktop app.` }),
       });
     }
     sendPage(res, outcome.status, { title: outcome.title, message: outcome.message, ...(outcome.retry ? { form: { token }, error: true } : {}) });
@@ -92,7 +103,7 @@ async function setPassword(orm: Orm, token: string, password: string): Promise<O
   const user = await findUserById(orm.em.fork(), link.tenantId, link.userId);
   if (!user) return { ok: false, status: 410, ...GONE.expired, retry: false };
   const problem = passwordProblem(password, { userName: user.userName, email: user.email });
-  if (problem) return { ok: false, status: 422, code: 'weak_password', title: 'Choose a stronger password', message: problem, retry: true };
+  if (problem) return { ok: false, status: 422, code: 'weak_password', title: formTitle(link.purpose), message: problem, retry: true };
   // Hashed before the transaction: scrypt takes tens of milliseconds, no lock is held meanwhile.
   const passwordHash = await hashPassword(password);
 
@@ -111,7 +122,7 @@ async function setPassword(orm: Orm, token: string, password: string): Promise<O
       // Rolled back with the link still unused: the account is in a state a link cannot fix.
       throw new RequestError(applied.refusal.code, 409, applied.refusal.message);
     }
-    return { ok: true, userName: user.userName, status: applied.result.status };
+    return { ok: true, userName: user.userName, status: applied.result.status, operator: isOperatorRole(user.role) };
   }).catch((error: unknown): Outcome => {
     if (error instanceof RequestError) return { ok: false, status: error.status, code: error.code, title: 'The password cannot be set', message: error.message, retry: false };
     throw error;
@@ -120,9 +131,22 @@ async function setPassword(orm: Orm, token: string, password: string): Promise<O
 
 // ---- the page -------------------------------------------------------------------------------
 
-const STYLE = `body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1d1d1f}
-h1{font-size:1.4rem}label{display:block;margin:1rem 0 .25rem}input[type=password]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
-button{margin-top:1.25rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#b00020}.hint{color:#555;font-size:.9rem}`;
+/**
+ * The console's look without its scripts: Mantine's font stack, sizes and primary blue (blue.8, white text on it 4.9:1),
+ * a card on a tinted page, light or dark as the system says.
+ */
+const STYLE = `:root{color-scheme:light dark;--bg:#f8f9fa;--card:#fff;--text:#000;--dimmed:#495057;--border:#dee2e6;--primary:#1971c2;--error:#c92a2a}
+@media (prefers-color-scheme:dark){:root{--bg:#242424;--card:#2e2e2e;--text:#c9c9c9;--dimmed:#b8b8b8;--border:#424242;--error:#ff8787}}
+body{margin:0;background:var(--bg);color:var(--text);font-family:-apple-system,BlinkMacSystemFont,Segoe UI,Roboto,Helvetica,Arial,sans-serif;font-size:1rem;line-height:1.55}
+header{padding:.75rem 1rem;border-bottom:1px solid var(--border);background:var(--card);font-weight:700;font-size:1.125rem}
+main{max-width:28rem;margin:2.5rem auto;padding:1.5rem;background:var(--card);border:1px solid var(--border);border-radius:.5rem;box-sizing:border-box}
+@media (max-width:30rem){main{margin:1rem;}}
+h1{font-size:1.625rem;line-height:1.35;margin:0 0 .75rem}
+label{display:block;margin:1rem 0 .25rem;font-weight:500;font-size:.875rem}
+input[type=password]{width:100%;padding:.5rem .75rem;font:inherit;box-sizing:border-box;border:1px solid var(--border);border-radius:.25rem;background:var(--card);color:var(--text)}
+input[type=password]:focus{outline:2px solid var(--primary);outline-offset:1px}
+button,.button{display:inline-block;margin-top:1.25rem;padding:.5rem 1.125rem;font:inherit;font-weight:600;font-size:.875rem;border:0;border-radius:.25rem;background:var(--primary);color:#fff;text-decoration:none;cursor:pointer}
+.error{color:var(--error);font-weight:500}.hint{color:var(--dimmed);font-size:.875rem}`;
 /** The only inline content is this style block, allowed by its hash; no script may run at all. */
 const CSP = [
   "default-src 'none'",
@@ -138,6 +162,8 @@ interface Page {
   form?: { token: string };
   /** Show the message as an error above the form. */
   error?: boolean;
+  /** Where to go next (the console, after an operator's password is set). */
+  link?: { href: string; text: string };
 }
 
 function sendPage(res: Response, status: number, page: Page): void {
@@ -172,10 +198,11 @@ function sendPage(res: Response, status: number, page: Page): void {
 <style>${STYLE}</style>
 </head>
 <body>
+<header>turnover</header>
 <main>
 <h1>${escapeHtml(page.title)}</h1>
 <p${page.error ? ' class="error" role="alert"' : ''}>${escapeHtml(page.message)}</p>
-${form}
+${form}${page.link ? `<a class="button" href="${escapeHtml(page.link.href)}">${escapeHtml(page.link.text)}</a>` : ''}
 </main>
 </body>
 </html>

@@ -1,10 +1,10 @@
-import { Alert, Badge, Button, Checkbox, Group, List, Loader, Modal, Progress, Stack, Table, Text, TextInput } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Group, List, Loader, Modal, Progress, Radio, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { labelOf, useActions, type ActionInfo } from '../api/actions.ts';
 import { api, unwrap } from '../api/client.ts';
 import type { components } from '../api/schema';
-import { personName, type User } from '../labels.ts';
+import { personName, STATUS_LABELS, type User, type UserStatus } from '../labels.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 
 type OperationRequest = components['schemas']['OperationRequest'];
@@ -13,22 +13,38 @@ type Preview = components['schemas']['OperationPreview'];
 type ResetOptions = Required<components['schemas']['ResetOptions']>;
 type RecycleRow = { firstName: string; lastName: string; email: string; sendWelcome: boolean };
 
-/** The six optional reset items in the portal's wording. */
-const RESET_OPTIONS: Array<{ key: keyof ResetOptions; label: string }> = [
-  { key: 'voicemailMessages', label: 'Voicemail messages (new, saved and trash)' },
-  { key: 'voicemailGreetings', label: 'Voicemail greetings and recorded name' },
-  { key: 'answeringRules', label: 'Answering rules (the default rule is put back)' },
-  { key: 'customContacts', label: "The user's own contacts (shared contacts stay)" },
-  { key: 'unassignPhoneNumber', label: 'Phone number (back to inventory as available)' },
-  { key: 'removeDeviceLines', label: 'Device lines (desk phones, soft phones, mobile apps)' },
+/** The six optional reset items: the portal's labels (seed 003), what each clears under it. */
+const RESET_OPTIONS: Array<{ key: keyof ResetOptions; label: string; description: string }> = [
+  { key: 'voicemailMessages', label: 'Delete Voicemail Messages', description: 'Voicemail messages: new, saved and trash.' },
+  { key: 'voicemailGreetings', label: 'Delete Voicemail Greetings', description: 'Voicemail greetings, including timed ones, and the recorded name.' },
+  { key: 'answeringRules', label: 'Delete Answering Rules', description: "All answering rules; the default rule (ring the user's devices) is put back." },
+  { key: 'customContacts', label: 'Delete Custom Contacts', description: "The user's own contacts; shared contacts stay." },
+  { key: 'unassignPhoneNumber', label: 'Unassign Phone Number', description: 'A number routed to the user goes back to the inventory as available.' },
+  { key: 'removeDeviceLines', label: 'Remove lines from physical phones', description: 'Desk phones, soft phones and mobile apps lose their line.' },
 ];
-const ALWAYS_REMOVED = ['Name', 'Email address', 'Password', 'Voicemail PIN', 'Soft phones and app sessions'];
+const ALWAYS_REMOVED = 'name, email, password, voicemail PIN, soft phones';
 
-/** The first row's actions, each with a control of its own as the portal has them; every other action without options follows as a button. */
+/** The portal's three actions first, as radios; every other action without options follows. */
 const OWN_CONTROLS: readonly Action[] = ['reset', 'welcome_email', 'force_password_reset'];
+/** The radio's label where the portal's bulk dialog words it for many users. */
+const CHOICE_LABELS: Partial<Record<Action, string>> = { reset: 'Reset Users' };
 /** The confirm button's word where a step has a verb of its own; otherwise the action's label. */
-const CONFIRM_WORDS: Partial<Record<Action, string>> = { recycle: 'Save', welcome_email: 'Send', force_password_reset: 'Reset Passwords' };
+const CONFIRM_WORDS: Partial<Record<Action, string>> = { reset: 'Reset', recycle: 'Save', welcome_email: 'Send', force_password_reset: 'Reset Passwords' };
 const otherActions = (actions: readonly ActionInfo[]) => actions.filter((a) => !a.takesOptions && !OWN_CONTROLS.includes(a.action));
+const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+/** "Kaylee Frye (1002)": the portal's way to name a seat's user. */
+const seatName = (u: User) => `${personName(u) || u.userName || '(no name)'}${u.extension ? ` (${u.extension})` : ''}`;
+/** A user-data kind counted in words: "3 voicemail messages", "1 answering rule". */
+const KIND_WORDS: Record<string, [string, string]> = {
+  voicemail_message: ['voicemail message', 'voicemail messages'],
+  voicemail_greeting: ['voicemail greeting', 'voicemail greetings'],
+  answering_rule: ['answering rule', 'answering rules'],
+  custom_contact: ['custom contact', 'custom contacts'],
+};
+export const countInWords = (kind: string, n: number) => {
+  const [one, many] = KIND_WORDS[kind] ?? [kind.replaceAll('_', ' '), `${kind.replaceAll('_', ' ')}s`];
+  return `${n} ${n === 1 ? one : many}`;
+};
 
 type Step =
   | { name: 'choose' }
@@ -44,6 +60,7 @@ type Step =
  */
 export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (finished: boolean) => void }) {
   const [step, setStep] = useState<Step>({ name: 'choose' });
+  const [choice, setChoice] = useState<Action>('reset');
   const [sendRecovery, setSendRecovery] = useState(true);
   const [recycle, setRecycle] = useState(false);
   const [options, setOptions] = useState<ResetOptions | null>(null);
@@ -81,49 +98,55 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
         {step.name === 'choose' && actions.isPending ? <Loader aria-label="Loading actions" /> : null}
         {step.name === 'choose' && actions.data ? (
           <>
-            <Text>Selected users:</Text>
-            <List size="sm">
-              {users.map((u) => (
-                <List.Item key={u.id}>
-                  {personName(u) || '(no name)'} {u.extension ? `· ext. ${u.extension}` : ''} · {u.userName}
-                </List.Item>
-              ))}
-            </List>
-            <Group>
-              <Button onClick={() => setStep({ name: 'reset' })}>Reset Users</Button>
-              <Button variant="light" loading={preview.isPending} onClick={() => ask({ action: 'welcome_email', userIds })}>
-                {labelOf(actions.data, 'welcome_email')}
+            <Text>Select an action to perform on the selected users.</Text>
+            <SelectedUsers users={users} heading={`Selected ${users.length === 1 ? '1 user' : `${users.length} users`}`} />
+            <Radio.Group value={choice} onChange={(value) => setChoice(value as Action)} label="Action" aria-label="Action">
+              <Stack gap="sm" mt="xs">
+                {[...OWN_CONTROLS.map((a) => actions.data.find((info) => info.action === a)!).filter(Boolean), ...otherActions(actions.data)].map((info) => (
+                  <div key={info.action}>
+                    <Radio value={info.action} label={CHOICE_LABELS[info.action] ?? info.label} description={sentence(info.description)} />
+                    {info.action === 'force_password_reset' ? (
+                      <Checkbox
+                        ml="xl"
+                        mt="xs"
+                        label="Automatically send recovery email"
+                        checked={sendRecovery}
+                        disabled={choice !== 'force_password_reset'}
+                        onChange={(e) => setSendRecovery(e.currentTarget.checked)}
+                      />
+                    ) : null}
+                  </div>
+                ))}
+              </Stack>
+            </Radio.Group>
+            <Group justify="flex-end">
+              <Button variant="default" onClick={() => onClose(false)}>
+                Cancel
               </Button>
-              <Button variant="light" loading={preview.isPending} onClick={() => ask({ action: 'force_password_reset', userIds, options: { sendRecoveryEmail: sendRecovery } })}>
-                {labelOf(actions.data, 'force_password_reset')}
+              <Button
+                loading={preview.isPending}
+                onClick={() => {
+                  if (choice === 'reset') return setStep({ name: 'reset' });
+                  const request = choice === 'force_password_reset' ? { action: choice, userIds, options: { sendRecoveryEmail: sendRecovery } } : { action: choice, userIds };
+                  void ask(request as OperationRequest);
+                }}
+              >
+                {choice === 'reset' ? 'Begin Reset' : 'Complete Action'}
               </Button>
-              <Checkbox label="Automatically send recovery email" checked={sendRecovery} onChange={(e) => setSendRecovery(e.currentTarget.checked)} />
-            </Group>
-            <Group>
-              {otherActions(actions.data).map(({ action, label }) => (
-                <Button key={action} variant="default" loading={preview.isPending} onClick={() => ask({ action, userIds } as OperationRequest)}>
-                  {label}
-                </Button>
-              ))}
             </Group>
           </>
         ) : null}
 
         {step.name === 'reset' ? (
           <>
-            <Text fw={500}>Always removed:</Text>
-            <List size="sm">
-              {ALWAYS_REMOVED.map((item) => (
-                <List.Item key={item}>{item}</List.Item>
-              ))}
-            </List>
-            <Text fw={500}>Also remove:</Text>
-            {RESET_OPTIONS.map(({ key, label }) => (
-              <Checkbox key={key} label={label} checked={chosen[key]} onChange={(e) => setOptions({ ...chosen, [key]: e.currentTarget.checked })} />
-            ))}
-            <Group>
+            <Text>Reset and delete user settings and data.</Text>
+            <SelectedUsers users={users} heading={`Reset ${users.length === 1 ? '1 user' : `${users.length} users`}`} />
+            <Text>The selected users will have their {ALWAYS_REMOVED} removed by default.</Text>
+            <Group justify="space-between">
+              <Text fw={500}>Optional</Text>
               <Button
-                variant="default"
+                variant="subtle"
+                size="compact-sm"
                 onClick={() => {
                   // Pressed when everything is already selected, it clears everything.
                   const all = RESET_OPTIONS.every(({ key }) => chosen[key]);
@@ -132,8 +155,11 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
               >
                 Select All Options
               </Button>
-              <Checkbox label="Recycle Users" checked={recycle} onChange={(e) => setRecycle(e.currentTarget.checked)} />
             </Group>
+            {RESET_OPTIONS.map(({ key, label, description }) => (
+              <Checkbox key={key} label={label} description={description} checked={chosen[key]} onChange={(e) => setOptions({ ...chosen, [key]: e.currentTarget.checked })} />
+            ))}
+            <Checkbox label="Recycle Users" description="Provide new name and email after resetting the users." checked={recycle} onChange={(e) => setRecycle(e.currentTarget.checked)} />
             <Group justify="flex-end">
               <Button variant="default" onClick={() => setStep({ name: 'choose' })}>
                 Back
@@ -147,6 +173,12 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
 
         {step.name === 'confirm' ? (
           <>
+            {step.request.action === 'reset' ? (
+              <>
+                <SelectedUsers users={users} heading={`Reset ${users.length === 1 ? '1 user' : `${users.length} users`}`} />
+                <Text>The selected users will have their {ALWAYS_REMOVED} removed by default.</Text>
+              </>
+            ) : null}
             <Text fw={500}>The following actions will take place:</Text>
             <List size="sm">
               {step.preview.actions.map((line) => (
@@ -157,6 +189,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th>User</Table.Th>
+                  {step.request.action === 'recycle' ? <Table.Th>New person</Table.Th> : null}
                   <Table.Th>Now</Table.Th>
                   <Table.Th>After</Table.Th>
                   <Table.Th>Details</Table.Th>
@@ -165,13 +198,17 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
               <Table.Tbody>
                 {step.preview.users.map((u) => (
                   <Table.Tr key={u.userId}>
-                    <Table.Td>{u.displayName || u.userName || u.extension}</Table.Td>
-                    <Table.Td>{u.status}</Table.Td>
-                    <Table.Td>{u.allowed ? u.newStatus : <Badge color="red">not possible</Badge>}</Table.Td>
+                    <Table.Td>
+                      {u.displayName || u.userName || u.extension}
+                      {u.extension && (u.displayName || u.userName) ? ` (${u.extension})` : ''}
+                    </Table.Td>
+                    {step.request.action === 'recycle' ? <Table.Td>{newPersonOf(step.request, u.userId)}</Table.Td> : null}
+                    <Table.Td>{statusLabel(u.status)}</Table.Td>
+                    <Table.Td>{u.allowed ? statusLabel(u.newStatus) : <Badge color="red">not possible</Badge>}</Table.Td>
                     <Table.Td>
                       {u.refusal?.message ??
                         Object.entries(u.willDelete ?? {})
-                          .map(([kind, n]) => `${n} ${kind.replaceAll('_', ' ')}`)
+                          .map(([kind, n]) => countInWords(kind, n))
                           .join(', ')}
                     </Table.Td>
                   </Table.Tr>
@@ -206,7 +243,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
             <Table aria-label="New people for the reset extensions">
               <Table.Thead>
                 <Table.Tr>
-                  <Table.Th>Extension</Table.Th>
+                  <Table.Th>Seat</Table.Th>
                   <Table.Th>First Name</Table.Th>
                   <Table.Th>Last Name</Table.Th>
                   <Table.Th>Email</Table.Th>
@@ -217,10 +254,14 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
                 {users.map((u) => {
                   const row = rows[u.id]!;
                   const set = (patch: Partial<RecycleRow>) => setRows({ ...rows, [u.id]: { ...row, ...patch } });
-                  const ext = u.extension ?? u.userName ?? u.id;
+                  // The seat as the operator tells it apart: its extension, else the previous login or department.
+                  const ext = u.extension ?? u.userName ?? u.department ?? u.id;
                   return (
                     <Table.Tr key={u.id}>
-                      <Table.Td>{u.extension}</Table.Td>
+                      <Table.Td>
+                        {u.extension ?? <Text size="sm">{u.userName ?? u.department ?? '—'}</Text>}
+                        {u.extension && u.department ? <Text size="xs" c="dimmed">{u.department}</Text> : null}
+                      </Table.Td>
                       <Table.Td>
                         <TextInput aria-label={`First Name for ${ext}`} required value={row.firstName} onChange={(e) => set({ firstName: e.currentTarget.value })} />
                       </Table.Td>
@@ -266,6 +307,32 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
       </Stack>
     </Modal>
   );
+}
+
+function SelectedUsers({ users, heading }: { users: User[]; heading: string }) {
+  const shown = users.slice(0, 50);
+  return (
+    <>
+      <Text fw={500}>{heading}</Text>
+      <List size="sm" aria-label={heading}>
+        {shown.map((u) => (
+          <List.Item key={u.id}>{seatName(u)}</List.Item>
+        ))}
+        {users.length > shown.length ? <List.Item>and {users.length - shown.length} more</List.Item> : null}
+      </List>
+    </>
+  );
+}
+
+function statusLabel(status: string | null | undefined): string {
+  return status ? (STATUS_LABELS[status as UserStatus]?.label ?? status.replaceAll('_', ' ')) : '—';
+}
+
+/** "Simon Tam · simon@serenity.test": who a recycle gives the seat to. */
+function newPersonOf(request: OperationRequest, userId: string): string {
+  const people = (request as { options?: { users?: Record<string, { firstName: string; lastName: string; email?: string }> } }).options?.users;
+  const person = people?.[userId];
+  return person ? [`${person.firstName} ${person.lastName}`, person.email].filter(Boolean).join(' · ') : '—';
 }
 
 /** Live counts, refreshed every second until every task has finished. */

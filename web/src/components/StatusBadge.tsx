@@ -4,7 +4,7 @@ import { STATUS_LABELS, type UserStatus } from '../labels.ts';
 export function StatusBadge({ status }: { status: UserStatus }) {
   const { label, color } = STATUS_LABELS[status];
   return (
-    <Badge color={color} variant="light" c="dark.9">
+    <Badge color={color} variant="light" c="var(--mantine-color-text)">
       {label}
     </Badge>
   );

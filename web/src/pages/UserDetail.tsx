@@ -30,7 +30,7 @@ export function UserDetail() {
         <Title order={2}>{personName(u) || u.userName || '(no name)'}</Title>
         <StatusBadge status={u.status} />
       </Group>
-      <Text c="gray.7">
+      <Text c="dimmed">
         {u.userName} {u.extension ? `· ext. ${u.extension}` : ''} · {ROLE_LABELS[u.role]}
       </Text>
       <SimpleGrid cols={{ base: 1, md: 2 }}>
@@ -166,7 +166,7 @@ function Actions({ user, onChanged }: { user: User; onChanged: () => void }) {
         ) : (
           <ErrorNotice error={actions.error} />
         )}
-        <Text size="sm" c="gray.7">
+        <Text size="sm" c="dimmed">
           Ban blocks access and keeps all history. Disable switches the account off until it is activated.
         </Text>
       </Stack>
@@ -327,7 +327,7 @@ function Devices({ userId }: { userId: string }) {
           ))}
         </Table.Tbody>
       </Table>
-      {!list.length && devices.isSuccess ? <Text c="gray.7">No devices.</Text> : null}
+      {!list.length && devices.isSuccess ? <Text c="dimmed">No devices.</Text> : null}
       <Text mt="sm" size="sm">
         Data:{' '}
         {Object.entries(data.data?.counts ?? {})

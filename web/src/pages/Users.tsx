@@ -106,44 +106,46 @@ export function Users() {
         />
       </Group>
       <ErrorNotice error={list.error} />
-      <Table striped highlightOnHover aria-busy={list.isFetching} aria-label="Users">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th w={40}>
-              <Checkbox aria-label="Select all users on this page" checked={allOnPage} onChange={toggleAll} disabled={!users.length} />
-            </Table.Th>
-            <Table.Th>Name</Table.Th>
-            <Table.Th>User name</Table.Th>
-            <Table.Th>Extension</Table.Th>
-            <Table.Th>Department</Table.Th>
-            <Table.Th>Role</Table.Th>
-            <Table.Th>Status</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {users.map((user) => (
-            <Table.Tr key={user.id}>
-              <Table.Td>
-                <Checkbox aria-label={`Select ${user.userName ?? user.extension ?? user.id}`} checked={selected.has(user.id)} onChange={() => toggle(user)} />
-              </Table.Td>
-              <Table.Td>
-                <Anchor component={Link} to={`/users/${user.id}`}>
-                  {personName(user) || '(no name)'}
-                </Anchor>
-              </Table.Td>
-              <Table.Td>{user.userName}</Table.Td>
-              <Table.Td>{user.extension}</Table.Td>
-              <Table.Td>{user.department}</Table.Td>
-              <Table.Td>{ROLE_LABELS[user.role]}</Table.Td>
-              <Table.Td>
-                <StatusBadge status={user.status} />
-              </Table.Td>
+      <Table.ScrollContainer minWidth={720}>
+        <Table striped highlightOnHover aria-busy={list.isFetching} aria-label="Users">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th w={40}>
+                <Checkbox aria-label="Select all users on this page" checked={allOnPage} onChange={toggleAll} disabled={!users.length} />
+              </Table.Th>
+              <Table.Th>Name</Table.Th>
+              <Table.Th>User name</Table.Th>
+              <Table.Th>Extension</Table.Th>
+              <Table.Th>Department</Table.Th>
+              <Table.Th>Role</Table.Th>
+              <Table.Th>Status</Table.Th>
             </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+          </Table.Thead>
+          <Table.Tbody>
+            {users.map((user) => (
+              <Table.Tr key={user.id}>
+                <Table.Td>
+                  <Checkbox aria-label={`Select ${user.userName ?? user.extension ?? user.id}`} checked={selected.has(user.id)} onChange={() => toggle(user)} />
+                </Table.Td>
+                <Table.Td>
+                  <Anchor component={Link} to={`/users/${user.id}`}>
+                    {personName(user) || '(no name)'}
+                  </Anchor>
+                </Table.Td>
+                <Table.Td>{user.userName}</Table.Td>
+                <Table.Td>{user.extension}</Table.Td>
+                <Table.Td>{user.department}</Table.Td>
+                <Table.Td>{ROLE_LABELS[user.role]}</Table.Td>
+                <Table.Td>
+                  <StatusBadge status={user.status} />
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
       {list.isPending ? <Loader aria-label="Loading users" /> : null}
-      {!list.isPending && !users.length && !list.error ? <Text c="gray.7">No users match.</Text> : null}
+      {!list.isPending && !users.length && !list.error ? <Text c="dimmed">No users match.</Text> : null}
       <Pagination
         total={pages}
         value={page}

@@ -7,12 +7,20 @@ import type { Task } from '../api/operations.ts';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { SkipPendingDataConfirm } from '../components/SkipPendingDataConfirm.tsx';
 
-/** Work that needs a person (needs_decision, held, failed), as an inbox with its actions. */
+/** Task states a person may need to look at, in the inbox's words. */
+const STATE_LABELS: Record<string, string> = {
+  needs_decision: 'Needs decision',
+  held: 'Held for approval',
+  failed: 'Failed',
+  waiting_for_device: 'Waiting for device',
+};
+
+/** Work that needs a person (needs_decision, held, failed) or waits on a device, as an inbox with its actions. */
 export function Work({ canApprove }: { canApprove: boolean }) {
   const queryClient = useQueryClient();
   const inbox = useQuery({
     queryKey: ['tasks', 'inbox'],
-    queryFn: () => unwrap(api.GET('/tasks', { params: { query: { state: 'needs_decision,held,failed', limit: 100 } } })),
+    queryFn: () => unwrap(api.GET('/tasks', { params: { query: { state: 'needs_decision,held,failed,waiting_for_device', limit: 100 } } })),
     refetchInterval: 5000,
   });
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['tasks'] });
@@ -51,59 +59,73 @@ export function Work({ canApprove }: { canApprove: boolean }) {
           </Button>
         </Group>
       ) : null}
-      {inbox.isSuccess && !tasks.length ? <Text c="gray.7">Nothing needs a person right now.</Text> : null}
+      {inbox.isSuccess && !tasks.length ? <Text c="dimmed">Nothing needs a person right now.</Text> : null}
       {tasks.length ? (
-        <Table aria-label="Tasks that need a person">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>User</Table.Th>
-              <Table.Th>Task</Table.Th>
-              <Table.Th>State</Table.Th>
-              <Table.Th>Why</Table.Th>
-              <Table.Th>Actions</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {tasks.map((task) => (
-              <Table.Tr key={task.id}>
-                <Table.Td>{task.userId ? <Anchor component={Link} to={`/users/${task.userId}`}>open user</Anchor> : '—'}</Table.Td>
-                <Table.Td>{task.type.replaceAll('_', ' ')}</Table.Td>
-                <Table.Td>{task.state.replaceAll('_', ' ')}</Table.Td>
-                <Table.Td>{task.reason ?? task.lastError}</Table.Td>
-                <Table.Td>
-                  <Group gap="xs">
-                    {task.state !== 'held' ? (
-                      <Button size="xs" variant="light" loading={retry.isPending && retry.variables === task.id} onClick={() => retry.mutate(task.id)}>
-                        Retry
-                      </Button>
-                    ) : null}
-                    {task.state === 'held' && canApprove ? (
-                      <>
-                        <Button size="xs" color="red" variant="light" onClick={() => decide.mutate({ decision: 'approve', taskIds: [task.id] })}>
-                          Approve
-                        </Button>
-                        <Button size="xs" variant="default" onClick={() => decide.mutate({ decision: 'reject', taskIds: [task.id] })}>
-                          Reject
-                        </Button>
-                      </>
-                    ) : null}
-                    {task.type === 'reset' && task.state === 'needs_decision' ? (
-                      <Button size="xs" color="red" variant="light" onClick={() => setSkipping(task)}>
-                        Skip Pending Data
-                      </Button>
-                    ) : null}
-                  </Group>
-                </Table.Td>
+        <Table.ScrollContainer minWidth={640}>
+          <Table aria-label="Tasks that need a person">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>User</Table.Th>
+                <Table.Th>Task</Table.Th>
+                <Table.Th>State</Table.Th>
+                <Table.Th>Why</Table.Th>
+                <Table.Th>Actions</Table.Th>
               </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
+            </Table.Thead>
+            <Table.Tbody>
+              {tasks.map((task) => (
+                <Table.Tr key={task.id}>
+                  <Table.Td>
+                    {task.userId ? (
+                      <>
+                        <Anchor component={Link} to={`/users/${task.userId}`}>
+                          {task.user?.name || task.user?.userName || 'a purged user'}
+                        </Anchor>
+                        {task.user?.name && task.user.userName ? <Text size="sm">{task.user.userName}</Text> : null}
+                        {task.user?.department ? <Text size="sm" c="dimmed">{task.user.department}</Text> : null}
+                      </>
+                    ) : (
+                      '—'
+                    )}
+                  </Table.Td>
+                  <Table.Td>{task.type.replaceAll('_', ' ')}</Table.Td>
+                  <Table.Td>{STATE_LABELS[task.state] ?? task.state.replaceAll('_', ' ')}</Table.Td>
+                  <Table.Td style={{ overflowWrap: 'anywhere' }}>{task.reasonText ?? task.lastError}</Table.Td>
+                  <Table.Td>
+                    <Group gap="xs">
+                      {task.state === 'failed' || task.state === 'needs_decision' || task.state === 'waiting_for_device' ? (
+                        <Button size="xs" variant="light" loading={retry.isPending && retry.variables === task.id} onClick={() => retry.mutate(task.id)}>
+                          Retry
+                        </Button>
+                      ) : null}
+                      {task.state === 'held' && canApprove ? (
+                        <>
+                          <Button size="xs" color="red" variant="light" onClick={() => decide.mutate({ decision: 'approve', taskIds: [task.id] })}>
+                            Approve
+                          </Button>
+                          <Button size="xs" variant="default" onClick={() => decide.mutate({ decision: 'reject', taskIds: [task.id] })}>
+                            Reject
+                          </Button>
+                        </>
+                      ) : null}
+                      {task.type === 'reset' && task.state === 'needs_decision' ? (
+                        <Button size="xs" color="red" variant="light" onClick={() => setSkipping(task)}>
+                          Skip Pending Data
+                        </Button>
+                      ) : null}
+                    </Group>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
       ) : null}
       <Title order={3} size="h4">
         Operations
       </Title>
       <ErrorNotice error={operations.error} />
-      {operations.isSuccess && !operations.data.operations.length ? <Text c="gray.7">No operations yet.</Text> : null}
+      {operations.isSuccess && !operations.data.operations.length ? <Text c="dimmed">No operations yet.</Text> : null}
       {operations.data?.operations.length ? (
         <Table aria-label="Recent operations">
           <Table.Thead>
@@ -119,7 +141,7 @@ export function Work({ canApprove }: { canApprove: boolean }) {
               <Table.Tr key={o.id}>
                 <Table.Td>{new Date(o.createdAt).toLocaleString()}</Table.Td>
                 <Table.Td>{o.action.replaceAll('_', ' ')}</Table.Td>
-                <Table.Td>{o.actor}</Table.Td>
+                <Table.Td>{o.actorName}</Table.Td>
                 <Table.Td>
                   {o.state === 'completed' ? 'completed' : 'running'}: {o.counts.succeeded} succeeded, {o.counts.failed} failed, {o.counts.waiting} waiting,{' '}
                   {o.counts.running + o.counts.queued} to run, of {o.counts.total}

@@ -235,6 +235,8 @@ describe.skipIf(!chromiumInstalled || !built)('Reset App Access in Chromium', ()
   /** Opens the user, puts the new person in the details ("Submit Form") and starts the reset. */
   async function startReset(userId: string, n: number) {
     await page.goto(`${t.runtime.url}/console/users/${userId}`);
+    // The device by its kind, as the user calls it.
+    await page.getByRole('table', { name: 'Devices' }).getByRole('cell', { name: 'Mobile app', exact: true }).waitFor();
     await page.getByLabel('First Name').fill('New');
     await page.getByLabel('Last Name').fill(`Starter ${n}`);
     await page.getByLabel('Email').fill(`new.${n}@example.org`);

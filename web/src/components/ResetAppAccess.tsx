@@ -80,8 +80,8 @@ export function ResetAppAccess({ user, onClose }: { user: User; onClose: () => v
           ) : (
             <>
               <Text>
-                The app access of {user.userName} is reset and handed to {person.firstName} {person.lastName}. Data still waiting on the user's devices is
-                checked first.
+                The app access of {user.userName} is reset for {person.firstName} {person.lastName}: their apps are signed out and a new password is
+                issued. Data still waiting on the user's devices is checked first.
               </Text>
               <Group justify="flex-end">
                 <Button variant="default" onClick={onClose}>

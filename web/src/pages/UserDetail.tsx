@@ -7,6 +7,7 @@ import { labelOf, useActions, type ActionInfo, type ActionName } from '../api/ac
 import { api, unwrap } from '../api/client.ts';
 import { runOperation, waitForOperation, type OperationRequest } from '../api/operations.ts';
 import { AuditTable } from '../components/AuditTable.tsx';
+import { countInWords } from '../components/BulkActionModal.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { ResetAppAccess } from '../components/ResetAppAccess.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
@@ -297,6 +298,9 @@ export function Credentials({ userName, password }: { userName: string | null; p
   );
 }
 
+/** A device by its kind, as the user would call it. */
+const DEVICE_KIND_LABELS: Record<string, string> = { mobile_app: 'Mobile app', desktop_app: 'Desktop app', soft_phone: 'Soft phone', desk_phone: 'Desk phone' };
+
 function Devices({ userId }: { userId: string }) {
   const devices = useQuery({ queryKey: ['user-extra', userId, 'devices'], queryFn: () => unwrap(api.GET('/users/{id}/devices', { params: { path: { id: userId } } })) });
   const data = useQuery({ queryKey: ['user-extra', userId, 'data'], queryFn: () => unwrap(api.GET('/users/{id}/data', { params: { path: { id: userId } } })) });
@@ -319,7 +323,8 @@ function Devices({ userId }: { userId: string }) {
           {list.map((d) => (
             <Table.Tr key={d.id}>
               <Table.Td>
-                {d.name ?? d.kind} {d.removedAt ? '(removed)' : ''}
+                {DEVICE_KIND_LABELS[d.kind] ?? d.kind}
+                {d.name ? ` · ${d.name}` : ''} {d.removedAt ? '(removed)' : ''}
               </Table.Td>
               <Table.Td>{d.lastCheckinAt ? new Date(d.lastCheckinAt).toLocaleString() : 'never'}</Table.Td>
               <Table.Td>{d.pendingItems}</Table.Td>
@@ -331,7 +336,7 @@ function Devices({ userId }: { userId: string }) {
       <Text mt="sm" size="sm">
         Data:{' '}
         {Object.entries(data.data?.counts ?? {})
-          .map(([kind, n]) => `${n} ${kind.replaceAll('_', ' ')}`)
+          .map(([kind, n]) => countInWords(kind, n))
           .join(' · ') || 'none'}
       </Text>
     </Card>

@@ -222,6 +222,22 @@ function comparable(v: unknown, field?: keyof UserAttributes): string {
 }
 
 /**
+ * The changed single values as the audit trail shows them (title: "Engineer" → "Manager").
+ * Multi-valued and complex attributes (emails, the extension bag) are named in `changed` only:
+ * their values can be long, and the user's record holds them.
+ */
+function beforeAfter(fields: readonly string[], before: Record<string, unknown>, after: Record<string, unknown>) {
+  const scalar = (v: unknown) => v === null || v === undefined || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v instanceof Date;
+  const shown = fields.filter((f) => scalar(before[f]) && scalar(after[f]));
+  if (!shown.length) return {};
+  const value = (v: unknown) => (v instanceof Date ? v.toISOString() : (v ?? null));
+  return {
+    before: Object.fromEntries(shown.map((f) => [f, value(before[f])])),
+    after: Object.fromEntries(shown.map((f) => [f, value(after[f])])),
+  };
+}
+
+/**
  * Replaces the user's attributes with `write` (PUT, and PATCH after SCIMMY applied the
  * operations), then the lifecycle parts: `active`, password, termination date. Returns the
  * changed attribute names.
@@ -235,7 +251,8 @@ async function replaceUser(ctx: ScimContext, row: ScimUserRecord, write: UserWri
   if (changes.length) {
     await checkManager(ctx, changes.some((c) => c.field === 'managerId') ? write.fields.managerId : null, row.id);
     await updateUserAttributesById(ctx.em, row.id, Object.fromEntries(changes.map((c) => [c.field, write.fields[c.field] ?? null])));
-    await insertAuditEntries(ctx.em, [{ tenantId: ctx.tenantId, actor: ctx.actor, action: 'user.scim_update', userId: row.id, details: { changed: changes.map((c) => c.field) } }]);
+    const details = { changed: changes.map((c) => c.field), ...beforeAfter(changes.map((c) => c.field), row, write.fields) };
+    await insertAuditEntries(ctx.em, [{ tenantId: ctx.tenantId, actor: ctx.actor, action: 'user.scim_update', userId: row.id, details }]);
   }
   const terminationChanged = changes.some((c) => c.field === 'terminationDate');
   if (terminationChanged) await scheduleTermination(ctx, row.id, write.fields.terminationDate ?? null);

@@ -133,7 +133,11 @@ describe('SCIM lifecycle wiring', () => {
     expect(deprovisions).toHaveLength(1);
     expect(deprovisions[0]).toMatchObject({ id: scheduled!.id, state: 'pending' });
     expect(new Date(deprovisions[0]!.run_at).toISOString()).toBe(later.toISOString());
-    expect((await audit(user.id)).at(-1)).toMatchObject({ action: 'user.scim_update', details: { changed: ['terminationDate'] } });
+    expect((await audit(user.id)).at(-1)).toMatchObject({
+      action: 'user.scim_update',
+      // The audit trail shows the change as before and after.
+      details: { changed: ['terminationDate'], before: { terminationDate: when.toISOString() }, after: { terminationDate: later.toISOString() } },
+    });
 
     await s.patch(`/Users/${user.id}`, [{ op: 'remove', path: `${TURNOVER}:terminationDate` }]);
     deprovisions = (await tasks(user.id)).filter((t) => t.type === 'deprovision');

@@ -74,6 +74,11 @@ export function changePairs(details: Record<string, unknown>): Array<[string, st
   const pairs: Array<[string, string, string]> = [];
   if (typeof details.from === 'string' && typeof details.to === 'string' && details.from !== details.to) pairs.push(['Status', status(details.from), status(details.to)]);
   if (details.fromRole !== undefined && details.toRole !== undefined) pairs.push(['Role', role(details.fromRole), role(details.toRole)]);
+  // A SCIM update's single values: { before: { title: 'Engineer' }, after: { title: 'Manager' } }.
+  const before = details.before as Record<string, unknown> | undefined;
+  const after = details.after as Record<string, unknown> | undefined;
+  const shown = (v: unknown) => (v === null || v === undefined || v === '' ? '(none)' : String(v));
+  for (const field of Object.keys(after ?? {})) pairs.push([field, shown(before?.[field]), shown(after?.[field])]);
   return pairs;
 }
 

@@ -206,13 +206,17 @@ class Parser {
       const match = /^"(?:[^"\\]|\\.)*"/.exec(rest);
       if (!match) throw this.error('unterminated string');
       this.at += match[0].length;
+      let value: string;
       try {
-        return { value: JSON.parse(match[0]) as string };
+        value = JSON.parse(match[0]) as string;
       } catch {
         throw this.error('invalid string escape');
       }
+      // PostgreSQL text cannot hold NUL, and no stored value has one.
+      if (value.includes('\u0000')) throw this.error('a NUL character in a value');
+      return { value };
     }
-    const bare = /^[^\s()[\]"]+/.exec(rest)?.[0];
+    const bare = /^[^\s()[\]"\u0000]+/.exec(rest)?.[0];
     if (!bare) throw this.error('expected a value');
     this.at += bare.length;
     const lower = bare.toLowerCase();

@@ -73,7 +73,7 @@ const described = new Map<string, ScimFilter['attributes']>();
  * filterable as soon as it is declared, once the store knows where it is kept), with the base
  * URL meta.location is served under.
  */
-function filterAttributes(): ScimFilter['attributes'] {
+export function filterAttributes(): ScimFilter['attributes'] {
   const users = SCIMMY.Resources.User.basepath() as string | undefined;
   const groups = SCIMMY.Resources.Group.basepath() as string | undefined;
   const cacheKey = `${users} ${groups}`;

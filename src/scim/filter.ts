@@ -1,6 +1,6 @@
 import SCIMMY from 'scimmy';
-import type { CompareOp, FilterNode, FilterValue, ScimFilter } from '../store/scim-filter.ts';
-import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, TURNOVER_USER } from './schemas.ts';
+import type { CompareOp, FilterNode, FilterValue, ScimAttribute, ScimFilter, ScimResourceAttributes } from '../store/scim-filter.ts';
+import { CORE_GROUP, CORE_USER, ENTERPRISE_USER, TURNOVER_USER, TurnoverUser } from './schemas.ts';
 
 /**
  * SCIM filter expressions (RFC 7644 §3.4.2.2) parsed into a tree that the store turns into a
@@ -23,12 +23,9 @@ export function invalidFilter(message: string): SCIMMY.Types.SCIMError {
   return new SCIMMY.Types.Error(400, 'invalidFilter', message);
 }
 
-const SCHEMA_PREFIXES: Array<[string, string]> = [
-  [CORE_USER.toLowerCase() + ':', ''],
-  [CORE_GROUP.toLowerCase() + ':', ''],
-  [ENTERPRISE_USER.toLowerCase() + ':', 'enterprise:'],
-  [TURNOVER_USER.toLowerCase() + ':', 'turnover:'],
-];
+/** How attribute keys name each schema: the core schemas by nothing, the extensions by a short name. */
+const KEY_PREFIX = { [CORE_USER]: '', [CORE_GROUP]: '', [ENTERPRISE_USER]: 'enterprise:', [TURNOVER_USER]: 'turnover:' };
+const SCHEMA_PREFIXES = Object.entries(KEY_PREFIX).map(([urn, short]) => [urn.toLowerCase() + ':', short] as const);
 
 /** `urn:...:enterprise:2.0:User:employeeNumber` -> `enterprise:employeenumber`; attribute names are case-insensitive. */
 export function attributeKey(path: string): string {
@@ -39,9 +36,64 @@ export function attributeKey(path: string): string {
   return lower;
 }
 
-/** A list request's filter as the store takes it: parsed (400 invalidFilter when malformed), with SCIM's attribute names. */
+/** A list request's filter as the store takes it: parsed (400 invalidFilter when malformed), with SCIM's attribute names and schemas. */
 export function scimFilter(expression: string | undefined): ScimFilter | undefined {
-  return expression === undefined ? undefined : { tree: parseFilter(expression), attributeKey };
+  return expression === undefined ? undefined : { tree: parseFilter(expression), attributeKey, attributes: filterAttributes() };
+}
+
+type Definition = { id: string; attributes: unknown[] };
+
+/** RFC 7643 §3.1: every schema definition SCIMMY makes carries these; they belong to the resource, not to an extension. */
+const COMMON = new Set(['schemas', 'id', 'externalid', 'meta']);
+
+function describe(attribute: SCIMMY.Types.Attribute): ScimAttribute {
+  const config = attribute.config as { multiValued?: boolean; caseExact?: boolean; returned?: string | boolean };
+  return {
+    name: attribute.name,
+    type: attribute.type as ScimAttribute['type'],
+    multiValued: config.multiValued === true,
+    caseExact: config.caseExact === true,
+    neverReturned: config.returned === false || config.returned === 'never',
+    subAttributes: (attribute.subAttributes ?? []).map(describe),
+  };
+}
+
+/** A schema's own attributes: an extension without the common ones; a core schema without the extensions SCIMMY nests in it. */
+function schemaOf(definition: Definition) {
+  const prefix = KEY_PREFIX[definition.id as keyof typeof KEY_PREFIX];
+  if (prefix === undefined) throw new Error(`No attribute key prefix for the schema ${definition.id}.`);
+  const own = definition.attributes.filter((a): a is SCIMMY.Types.Attribute => a instanceof SCIMMY.Types.Attribute);
+  return { id: definition.id, prefix, attributes: own.filter((a) => prefix === '' || !COMMON.has(a.name.toLowerCase())).map(describe) };
+}
+
+const described = new Map<string, ScimFilter['attributes']>();
+
+/**
+ * Every attribute of the schemas served, from SCIMMY's definitions (so a new attribute is
+ * filterable as soon as it is declared, once the store knows where it is kept), with the base
+ * URL meta.location is served under.
+ */
+export function filterAttributes(): ScimFilter['attributes'] {
+  const users = SCIMMY.Resources.User.basepath() as string | undefined;
+  const groups = SCIMMY.Resources.Group.basepath() as string | undefined;
+  const cacheKey = `${users} ${groups}`;
+  let attributes = described.get(cacheKey);
+  if (!attributes) {
+    const resource = (schemas: ScimResourceAttributes['schemas'], location: string | undefined): ScimResourceAttributes => ({ schemas, ...(location ? { location } : {}) });
+    attributes = {
+      users: resource(
+        [
+          schemaOf(SCIMMY.Schemas.User.definition),
+          schemaOf(SCIMMY.Schemas.EnterpriseUser.definition),
+          schemaOf(TurnoverUser.definition as unknown as Definition),
+        ],
+        users,
+      ),
+      groups: resource([schemaOf(SCIMMY.Schemas.Group.definition)], groups),
+    };
+    described.set(cacheKey, attributes);
+  }
+  return attributes;
 }
 
 export function parseFilter(expression: string): FilterNode {
@@ -154,13 +206,17 @@ class Parser {
       const match = /^"(?:[^"\\]|\\.)*"/.exec(rest);
       if (!match) throw this.error('unterminated string');
       this.at += match[0].length;
+      let value: string;
       try {
-        return { value: JSON.parse(match[0]) as string };
+        value = JSON.parse(match[0]) as string;
       } catch {
         throw this.error('invalid string escape');
       }
+      // PostgreSQL text cannot hold NUL, and no stored value has one.
+      if (value.includes('\u0000')) throw this.error('a NUL character in a value');
+      return { value };
     }
-    const bare = /^[^\s()[\]"]+/.exec(rest)?.[0];
+    const bare = /^[^\s()[\]"\u0000]+/.exec(rest)?.[0];
     if (!bare) throw this.error('expected a value');
     this.at += bare.length;
     const lower = bare.toLowerCase();

@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CORE_USER, ENTERPRISE, useScim } from './scim.helpers.ts';
+import { scimFilter } from '../../src/scim/filter.ts';
+import type { ScimAttribute } from '../../src/store/scim-filter.ts';
+import { CORE_GROUP, CORE_USER, ENTERPRISE, TURNOVER, useScim } from './scim.helpers.ts';
 
 /** Four users with known attributes; every filter's answer is checked as a set of them. */
 describe('SCIM filters in SQL, and paging', () => {
@@ -127,4 +129,175 @@ describe('SCIM filters in SQL, and paging', () => {
     expect(names(reply.body.Resources)).toBe('AC');
     expect(reply.body.Resources[0]).not.toHaveProperty('name');
   });
+});
+
+/**
+ * Every attribute is filterable (issue 11): the core attributes kept in scim_extra, sub-attributes,
+ * value filters whose conditions hold for the same value, groups and members; and the refusals.
+ */
+describe('SCIM filters on every attribute', () => {
+  const s = useScim('scim_filters_all');
+  const ids: Record<'P' | 'Q' | 'R' | 'S' | 'G1' | 'G2' | 'G3', string> = { P: '', Q: '', R: '', S: '', G1: '', G2: '', G3: '' };
+  const names = (resources: Array<{ id: string }>) =>
+    resources.map((r) => (Object.keys(ids) as Array<keyof typeof ids>).find((k) => ids[k] === r.id) ?? r.id).sort().join(' ');
+  const list = async (resource: 'Users' | 'Groups', filter: string) => s.call('GET', `/${resource}?filter=${encodeURIComponent(filter)}`);
+
+  beforeAll(async () => {
+    const post = async (resource: 'Users' | 'Groups', body: Record<string, unknown>) => {
+      const reply = await s.call('POST', `/${resource}`, body);
+      if (reply.status !== 201) throw new Error(JSON.stringify(reply.body));
+      return reply.body.id as string;
+    };
+    const user = (body: Record<string, unknown>) => post('Users', { schemas: [CORE_USER, ENTERPRISE, TURNOVER], ...body });
+    ids.Q = await user({
+      userName: 'q@example.org', title: 'CTO', userType: 'Employee', locale: 'fr-FR', displayName: 'Quinn Adams',
+      name: { givenName: 'Quinn', familyName: 'Adams', formatted: 'Quinn Adams' },
+      emails: [{ type: 'work', value: 'q@example.org' }],
+      phoneNumbers: [{ type: 'mobile', value: '+33 6 00', primary: true }],
+      addresses: [{ type: 'work', country: 'FR', locality: 'Lyon' }],
+      entitlements: [{ value: 'vpn' }],
+      [ENTERPRISE]: { employeeNumber: '7' },
+    });
+    // P: each condition of the value filters below holds, but never for the same value.
+    ids.P = await user({
+      userName: 'p@other.com', nickName: 'Pip', displayName: 'Pip Xavier', password: 'Correct-horse-9',
+      name: { givenName: 'Anna', familyName: 'Xavier', middleName: 'Q', formatted: 'Anna Q Xavier' },
+      emails: [{ type: 'work', value: 'p@other.com' }, { type: 'home', value: 'p@example.org' }],
+      phoneNumbers: [{ type: 'mobile', value: '+33 6 01', primary: false }, { type: 'work', value: '+33 1 02', primary: true }],
+      addresses: [{ type: 'home', country: 'FR', locality: 'Paris' }, { type: 'work', country: 'DE', locality: 'Berlin' }],
+      [ENTERPRISE]: { manager: { value: ids.Q } },
+      [TURNOVER]: { role: 'admin' },
+    });
+    ids.R = await post('Users', { schemas: [CORE_USER], userName: 'r@example.org' });
+    ids.S = await post('Users', { schemas: [CORE_USER], userName: 's@example.org' });
+    const group = (displayName: string, members: string[], extra = {}) =>
+      post('Groups', { schemas: [CORE_GROUP], displayName, members: members.map((value) => ({ value })), ...extra });
+    ids.G1 = await group('Engineering', [ids.P, ids.Q], { externalId: 'g-1' });
+    ids.G2 = await group('Sales', [ids.S]);
+    ids.G3 = await group('Ops', [ids.R]);
+    // A user the IdP deleted is no member a filter can see (as no group lists it).
+    expect((await s.call('DELETE', `/Users/${ids.S}`)).status).toBe(204);
+  });
+
+  const USER_CASES: Array<[string | (() => string), string]> = [
+    ['nickName pr', 'P'],
+    ['title pr', 'Q'],
+    ['addresses pr', 'P Q'],
+    ['not (addresses pr)', 'R'],
+    ['name pr', 'P Q'],
+    ['name.middleName pr', 'P'],
+    ['name.familyName co "avi"', 'P'],
+    ['name.formatted sw "A"', 'P'],
+    ['name[givenName eq "quinn" and familyName eq "ADAMS"]', 'Q'],
+    ['nickName gt "A"', 'P'],
+    ['userType eq "employee"', 'Q'],
+    ['locale sw "fr"', 'Q'],
+    ['addresses.locality eq "Paris"', 'P'],
+    ['addresses[type eq "work" and country eq "FR"]', 'Q'],
+    ['addresses[type eq "work"].locality eq "Berlin"', 'P'],
+    ['emails[type eq "work" and value co "@example.org"]', 'Q'],
+    ['emails.value co "@example.org"', 'P Q'],
+    ['phoneNumbers[type eq "mobile" and primary eq true]', 'Q'],
+    ['phoneNumbers.primary eq true', 'P Q'],
+    ['entitlements eq "vpn"', 'Q'],
+    ['x509Certificates pr', ''],
+    ['groups.display eq "engineering"', 'P Q'],
+    [() => `groups[value eq "${ids.G3}"]`, 'R'],
+    [() => `${ENTERPRISE}:manager.value eq "${ids.Q}"`, 'P'],
+    [() => `${ENTERPRISE}:manager eq "${ids.Q}"`, 'P'],
+    [`${ENTERPRISE}:manager.displayName eq "Quinn Adams"`, 'P'],
+    [`${ENTERPRISE}:manager pr`, 'P'],
+    [`${TURNOVER}:role eq "admin"`, 'P'],
+    [`${TURNOVER}:status pr and ${TURNOVER}:terminationDate pr`, ''],
+    [`schemas eq "${ENTERPRISE}"`, 'P Q'],
+    ['meta.resourceType eq "User"', 'P Q R'],
+    [() => `meta.location ew "/Users/${ids.Q}"`, 'Q'],
+    ['meta.version sw "W/"', 'P Q R'],
+    ['active eq true and nickName pr', 'P'],
+  ];
+  for (const [filter, expected] of USER_CASES) {
+    it(`Users: ${typeof filter === 'string' ? filter : filter.toString().replace(/^\(\) => /, '')}`, async () => {
+      const reply = await list('Users', typeof filter === 'string' ? filter : filter());
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expect(names(reply.body.Resources)).toBe(expected);
+    });
+  }
+
+  const GROUP_CASES: Array<[string | (() => string), string]> = [
+    ['members pr', 'G1 G3'],
+    ['not (members pr)', 'G2'],
+    [() => `members[value eq "${ids.P}"]`, 'G1'],
+    [() => `members eq "${ids.R}"`, 'G3'],
+    [() => `members.value eq "${ids.S}"`, ''],
+    ['members.display sw "pip"', 'G1'],
+    ['members[type eq "User" and display co "adams"]', 'G1'],
+    ['externalId pr', 'G1'],
+    ['displayName gt "F"', 'G2 G3'],
+    ['meta.resourceType eq "Group" and meta.lastModified pr', 'G1 G2 G3'],
+  ];
+  for (const [filter, expected] of GROUP_CASES) {
+    it(`Groups: ${typeof filter === 'string' ? filter : filter.toString().replace(/^\(\) => /, '')}`, async () => {
+      const reply = await list('Groups', typeof filter === 'string' ? filter : filter());
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expect(names(reply.body.Resources)).toBe(expected);
+    });
+  }
+
+  // Every attribute the schemas describe, against PostgreSQL: a 200 (never a 500) for pr and eq.
+  it('answers pr and eq on every attribute of both resources but password', async () => {
+    const sample = { string: '"x"', reference: '"x"', binary: '"x"', complex: '"x"', boolean: 'true', dateTime: '"2020-01-01T00:00:00Z"', decimal: '1', integer: '1' };
+    const failures: string[] = [];
+    for (const [table, resource] of [['users', 'Users'], ['groups', 'Groups']] as const) {
+      const walk = async (path: string, attribute: ScimAttribute): Promise<void> => {
+        if (attribute.neverReturned) return;
+        const compare = attribute.type !== 'complex' || attribute.subAttributes.some((a) => a.name === 'value');
+        for (const filter of [`${path} pr`, ...(compare ? [`${path} eq ${sample[attribute.type]}`] : [])]) {
+          const reply = await list(resource, filter);
+          if (reply.status !== 200) failures.push(`${resource} ${filter}: ${reply.status} ${reply.body?.detail}`);
+        }
+        for (const sub of attribute.subAttributes) await walk(`${path}.${sub.name}`, sub);
+      };
+      for (const schema of scimFilter('id pr')!.attributes[table].schemas) {
+        for (const attribute of schema.attributes) await walk(`${schema.prefix === '' ? '' : `${schema.id}:`}${attribute.name}`, attribute);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('a value with SQL in it is only a value', async () => {
+    const reply = await list('Users', `nickName eq "x' or '1'='1" or addresses[country eq "'); drop table users; --"]`);
+    expect(reply.status).toBe(200);
+    expect(reply.body.totalResults).toBe(0);
+    expect((await list('Users', 'nickName pr')).body.totalResults).toBe(1);
+  });
+
+  const REFUSED: Array<['Users' | 'Groups', string]> = [
+    ['Users', 'password pr'],
+    ['Users', 'password eq "Correct-horse-9"'],
+    ['Users', 'password sw "C" or userName pr'],
+    ['Users', 'favouriteColour pr'],
+    ['Users', 'name.nickName pr'],
+    ['Users', 'emails[foo eq "x"]'],
+    ['Users', 'addresses.planet eq "Mars"'],
+    ['Users', 'name eq "Anna"'],
+    ['Users', 'addresses eq "Paris"'],
+    ['Users', 'title[value eq "x"]'],
+    ['Users', 'phoneNumbers[primary gt true]'],
+    ['Users', 'emails.primary co "t"'],
+    ['Users', 'meta.created co "2020"'],
+    ['Users', `urn:ietf:params:scim:schemas:extension:other:2.0:User:department pr`],
+    ['Users', 'nickName eq "\\u0000"'],
+    ['Users', `${'('.repeat(50)}nickName pr${')'.repeat(50)}`],
+    ['Users', `nickName eq "${'x'.repeat(5000)}"`],
+    ['Users', 'addresses[type eq "work"]]'],
+    ['Groups', 'userName eq "p@other.com"'],
+    ['Groups', 'members.foo eq "x"'],
+  ];
+  for (const [resource, filter] of REFUSED) {
+    it(`${resource}: 400 invalidFilter for ${filter.slice(0, 60)}`, async () => {
+      const reply = await list(resource, filter);
+      expect(reply.status, JSON.stringify(reply.body)).toBe(400);
+      expect(reply.body).toMatchObject({ status: '400', scimType: 'invalidFilter' });
+    });
+  }
 });

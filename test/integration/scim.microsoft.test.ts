@@ -37,9 +37,15 @@ interface Assertion {
   error?: string;
 }
 
-function runCollection(baseUrl: URL, token: string): Promise<Assertion[]> {
+interface Run {
+  assertions: Assertion[];
+  /** Each request's name and the status turnover answered. */
+  statuses: Array<{ request: string; status: number; body: string }>;
+}
+
+function runCollection(baseUrl: URL, token: string): Promise<Run> {
   const values = { Protocol: baseUrl.protocol.replace(':', ''), Server: baseUrl.hostname, Port: `:${baseUrl.port}`, Api: 'scim/v2', token };
-  const results: Assertion[] = [];
+  const run: Run = { assertions: [], statuses: [] };
   return new Promise((resolve, reject) => {
     newman
       .run({
@@ -49,9 +55,13 @@ function runCollection(baseUrl: URL, token: string): Promise<Assertion[]> {
         timeoutRequest: 10_000,
       })
       .on('assertion', (error: Error | null, args: { assertion: string; item: { name: string } }) => {
-        results.push({ request: args.item.name, assertion: args.assertion, ...(error ? { error: error.message } : {}) });
+        run.assertions.push({ request: args.item.name, assertion: args.assertion, ...(error ? { error: error.message } : {}) });
       })
-      .on('done', (error: Error | null) => (error ? reject(error) : resolve(results)));
+      .on('request', (error: Error | null, args: { item: { name: string }; response?: { code: number; stream?: Buffer } }) => {
+        const response = error ? undefined : args.response;
+        run.statuses.push({ request: args.item.name, status: response?.code ?? 0, body: response?.stream?.toString('utf8') ?? '' });
+      })
+      .on('done', (error: Error | null) => (error ? reject(error) : resolve(run)));
   });
 }
 
@@ -69,13 +79,20 @@ describe("Microsoft's SCIM validator collection (newman)", () => {
   const s = useScim('scim_microsoft');
 
   it('passes at least 103 of its 107 assertions on an empty tenant, failing only the allowed ones', async () => {
-    const results = await runCollection(new URL(s.t.runtime.url!), s.token);
+    const { assertions: results, statuses } = await runCollection(new URL(s.t.runtime.url!), s.token);
     const failed = results.filter((r) => r.error);
     const passed = results.length - failed.length;
     console.log(`Microsoft SCIM collection: ${passed} of ${results.length} assertions pass`);
     for (const f of failed) console.log(`  failed: ${f.request} / ${f.assertion}: ${f.error}`);
+    if (process.env.SCIM_COLLECTION_STATUSES) for (const r of statuses) console.log(`  ${r.status} ${r.request}`);
     expect(results).toHaveLength(107);
     expect(passed).toBeGreaterThanOrEqual(103);
     expect(failed.filter((f) => !(`${f.request} / ${f.assertion}` in ALLOWED_FAILURES))).toEqual([]);
+    // Its garbage requests (junk bodies, no userName, misspelled attributes) get SCIM errors, never a 5xx or no answer.
+    expect(statuses.filter((r) => r.status === 0 || r.status >= 500)).toEqual([]);
+    expect(statuses).toHaveLength(78);
+    for (const refused of statuses.filter((r) => r.request.startsWith('Group patch add member'))) {
+      expect(JSON.parse(refused.body)).toMatchObject({ status: '400', scimType: 'invalidValue' });
+    }
   }, 120_000);
 });

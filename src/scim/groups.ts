@@ -65,8 +65,13 @@ export async function listScimGroups(ctx: ScimContext, query: ListQuery) {
 }
 
 /** Replaces the member set with `wanted`; unknown or hidden user ids are a 400. */
-async function replaceMembers(ctx: ScimContext, groupId: string, wanted: string[]): Promise<{ added: string[]; removed: string[] }> {
-  const ids = [...new Set(wanted.map((v) => v.toLowerCase()))];
+async function replaceMembers(ctx: ScimContext, groupId: string, wanted: WantedMember[]): Promise<{ added: string[]; removed: string[] }> {
+  const byId = new Map<string, string | null>();
+  for (const m of wanted) {
+    const id = m.value.toLowerCase();
+    if (!byId.has(id) || byId.get(id) === null) byId.set(id, m.display);
+  }
+  const ids = [...byId.keys()];
   const invalid = ids.filter((v) => !isUuid(v));
   if (invalid.length) throw scimError(400, 'invalidValue', `members: '${invalid[0]}' is not the id of a user.`);
   if (ids.length) {
@@ -74,14 +79,21 @@ async function replaceMembers(ctx: ScimContext, groupId: string, wanted: string[
     const missing = ids.filter((id) => !known.has(id));
     if (missing.length) throw scimError(400, 'invalidValue', `members: no user ${missing[0]} in this tenant.`);
   }
-  return replaceGroupMembers(ctx.em, groupId, ids);
+  return replaceGroupMembers(ctx.em, groupId, [...byId].map(([userId, display]) => ({ userId, display })));
 }
 
-function readGroupWrite(instance: Record<string, any>): { displayName: string; externalId: string | null; members: string[] } {
+/** A member as written: the user id and the display the IdP gave it (kept for a new member). */
+type WantedMember = { value: string; display: string | null };
+
+function readGroupWrite(instance: Record<string, any>): { displayName: string; externalId: string | null; members: WantedMember[] } {
   const body = JSON.parse(JSON.stringify(instance)) as Record<string, any>;
-  const members = (Array.isArray(body.members) ? body.members : []) as Array<{ value?: string; type?: string }>;
+  const members = (Array.isArray(body.members) ? body.members : []) as Array<{ value?: string; display?: string; type?: string }>;
   if (members.some((m) => m.type && m.type !== 'User')) throw scimError(400, 'invalidValue', 'members: only users can be members (no nested groups).');
-  return { displayName: String(body.displayName), externalId: body.externalId ?? null, members: members.map((m) => String(m.value ?? '')) };
+  return {
+    displayName: String(body.displayName),
+    externalId: body.externalId ?? null,
+    members: members.map((m) => ({ value: String(m.value ?? ''), display: typeof m.display === 'string' && m.display.trim() ? m.display.trim() : null })),
+  };
 }
 
 function audit(ctx: ScimContext, action: string, details: Record<string, unknown>): Promise<void> {

@@ -1,5 +1,6 @@
 import SCIMMY from 'scimmy';
 import { scimError } from './errors.ts';
+import { attributesWithoutValueFilters } from './normalise.ts';
 import { DEFAULT_COUNT, MAX_RESULTS } from './schemas.ts';
 
 /**
@@ -37,7 +38,8 @@ export function parseListQuery(query: Record<string, unknown>): ListQuery {
     return raw;
   };
   const filter = text('filter');
-  const attributes = attributeList(text('attributes'), 'attributes');
+  const rawAttributes = text('attributes');
+  const attributes = attributeList(rawAttributes === undefined ? undefined : attributesWithoutValueFilters(rawAttributes), 'attributes');
   const excludedAttributes = attributeList(text('excludedAttributes'), 'excludedAttributes');
   return {
     ...(filter === undefined ? {} : { filter }),

@@ -48,6 +48,15 @@ export function managerValue(value: Json): JsonObject | undefined {
   return undefined;
 }
 
+/**
+ * Microsoft's SCIM validator asks for `attributes=emails[type eq "work"]`; RFC 7644 §3.9 names
+ * attributes only, so the value filter is dropped and the whole attribute returned (more values
+ * than asked for, never fewer).
+ */
+export function attributesWithoutValueFilters(raw: string): string {
+  return raw.replace(/\[[^\]]*\]/g, '');
+}
+
 const ENTERPRISE_PREFIX = ENTERPRISE_USER.toLowerCase();
 /** Boolean attributes a client may send as strings (core `active`, `primary` of multi-valued entries). */
 const BOOLEAN_KEYS = new Set(['active']);
@@ -61,6 +70,7 @@ export function normaliseResourceBody(body: unknown): unknown {
     const lower = key.toLowerCase();
     if (BOOLEAN_KEYS.has(lower)) out[key] = booleanFromString(value);
     if (MULTI_VALUED.has(lower) && Array.isArray(value)) out[key] = value.map(primaryFromString);
+    if (lower === 'members' && Array.isArray(value)) out[key] = value.map(memberDisplay);
     if (lower === ENTERPRISE_PREFIX && isObject(value)) {
       const enterprise = { ...value };
       for (const k of Object.keys(enterprise)) {
@@ -77,6 +87,16 @@ export function normaliseResourceBody(body: unknown): unknown {
 
 function primaryFromString(entry: Json): Json {
   return isObject(entry) && 'primary' in entry ? { ...entry, primary: booleanFromString(entry.primary!) } : entry;
+}
+
+/**
+ * Microsoft's SCIM validator names a member's display `displayName` (`{"displayName": "new User",
+ * "value": "<id>"}`); RFC 7643 §2.4 and SCIMMY's Group schema call it `display`.
+ */
+function memberDisplay(entry: Json): Json {
+  if (!isObject(entry) || !('displayName' in entry)) return entry;
+  const { displayName, ...rest } = entry;
+  return 'display' in rest ? rest : { ...rest, display: displayName! };
 }
 
 /** Keys a client echoes back that the server owns (RFC 7643 §3.1, §4.1.2 `groups`). */
@@ -138,6 +158,7 @@ function normaliseOperation(op: string, path: string | undefined, value: Json | 
   if (value === null || value === undefined) return [{ op, path }]; // add without a value: SCIMMY's 400
   if (BOOLEAN_KEYS.has(key) || /\.primary$/.test(key)) return [withValue(booleanFromString(value))];
   if (MULTI_VALUED.has(key) && Array.isArray(value)) return [withValue(dropNulls(value).map(primaryFromString))];
+  if (key === 'members' && Array.isArray(value)) return [withValue(dropNulls(value).map(memberDisplay))];
   return [withValue(dropNulls(value))];
 }
 

@@ -9,7 +9,7 @@ import { isUuid, pgArray, sqlIn } from './sql.ts';
  */
 export type ScimGroupRecord = Pick<Group, 'id' | 'displayName' | 'externalId' | 'version' | 'createdAt' | 'updatedAt'>;
 
-/** A member as a group lists it: the user id, and the display or user name. */
+/** A member as a group lists it: the user id, and the display the IdP gave it, else the user's display or user name. */
 export interface ScimGroupMember {
   userId: string;
   display: string | null;
@@ -52,7 +52,7 @@ export async function findScimGroupMembers(em: EntityManager, groupIds: readonly
   const byGroup = new Map<string, ScimGroupMember[]>();
   if (!groupIds.length) return byGroup;
   const rows = await sqlIn(em)<{ group_id: string; user_id: string; display: string | null }>(
-    `select m.group_id, m.user_id, coalesce(u.display_name, u.user_name) as display
+    `select m.group_id, m.user_id, coalesce(m.display, u.display_name, u.user_name) as display
        from group_memberships m join users u on u.id = m.user_id
       where m.group_id = any(?::uuid[]) and ${VISIBLE_MEMBER} order by m.created_at, m.user_id`,
     [pgArray(groupIds)],
@@ -85,16 +85,27 @@ export async function updateGroupVersionById(em: EntityManager, id: string): Pro
 }
 
 /** Makes the members exactly `userIds` (UUIDs the caller checked): the ones it added and removed. */
-export async function replaceGroupMembers(em: EntityManager, groupId: string, userIds: readonly string[]): Promise<{ added: string[]; removed: string[] }> {
+/**
+ * Makes the group's members exactly `members`; a new member keeps the display the IdP gave it (or
+ * none), a member already there keeps the one it had.
+ */
+export async function replaceGroupMembers(
+  em: EntityManager,
+  groupId: string,
+  members: ReadonlyArray<{ userId: string; display: string | null }>,
+): Promise<{ added: string[]; removed: string[] }> {
   const sql = sqlIn(em);
+  const userIds = members.map((m) => m.userId);
   const removed = await sql<{ user_id: string }>(`delete from group_memberships where group_id = ? and not (user_id = any(?::uuid[])) returning user_id`, [
     groupId,
     pgArray(userIds),
   ]);
   const added = userIds.length
     ? await sql<{ user_id: string }>(
-        `insert into group_memberships (group_id, user_id, created_at) select ?, unnest(?::uuid[]), now() on conflict do nothing returning user_id`,
-        [groupId, pgArray(userIds)],
+        `insert into group_memberships (group_id, user_id, display, created_at)
+         select ?, m.user_id, m.display, now() from unnest(?::uuid[], ?::text[]) as m(user_id, display)
+         on conflict do nothing returning user_id`,
+        [groupId, pgArray(userIds), pgArray(members.map((m) => m.display))],
       )
     : [];
   return { added: added.map((r) => r.user_id), removed: removed.map((r) => r.user_id) };

@@ -18,10 +18,11 @@ export interface SqlFragment {
 
 /**
  * A PostgreSQL array literal for `?::uuid[]` / `?::text[]`. knex expands a JS array binding into a
- * comma list, which `= any(?)` cannot take; one literal string keeps it a single parameter.
+ * comma list, which `= any(?)` cannot take; one literal string keeps it a single parameter. A null
+ * is the array's NULL (unquoted), a string is always quoted.
  */
-export function pgArray(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`;
+export function pgArray(values: readonly (string | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : `"${v.replace(/(["\\])/g, '\\$1')}"`)).join(',')}}`;
 }
 
 

@@ -127,6 +127,49 @@ describe("SCIM Users: Entra ID's manager forms", () => {
     expect((await s.call('GET', `/Users/${user.id}`)).body[ENTERPRISE].department).toBe('Kept');
   });
 
+  it.each([
+    ['Add, URN path, plain id', (id: string) => ({ op: 'Add', path: `${ENTERPRISE}:manager`, value: id })],
+    ['Add, short path, $ref null', (id: string) => ({ op: 'Add', path: 'manager', value: [{ $ref: null, value: id }] })],
+    ['Replace, URN path, {value}', (id: string) => ({ op: 'Replace', path: `${ENTERPRISE}:manager`, value: { value: id } })],
+    ['Replace, manager.value path', (id: string) => ({ op: 'Replace', path: `${ENTERPRISE}:manager.value`, value: id })],
+    ['Replace without a path, URN key', (id: string) => ({ op: 'Replace', value: { [`${ENTERPRISE}:manager`]: id } })],
+  ])('sets it with %s', async (_label, operation) => {
+    const boss = await s.createUser({ displayName: 'Boss Three' });
+    const user = await s.createUser({ [ENTERPRISE]: { department: 'Kept' } });
+    const reply = await s.patch(`/Users/${user.id}`, [operation(boss.id)]);
+    expect(reply.status).toBe(200);
+    expect(reply.body[ENTERPRISE].manager).toEqual({ value: boss.id, displayName: 'Boss Three' });
+    expect(await managerOf(user.id)).toEqual({ value: boss.id, displayName: 'Boss Three' });
+    expect((await s.call('GET', `/Users/${user.id}`)).body[ENTERPRISE].department).toBe('Kept');
+  });
+
+  it.each([
+    ['Replace without a path, URN key, ""', { op: 'Replace', value: { [`${ENTERPRISE}:manager`]: '' } }],
+    ['Replace, URN path, {value: ""}', { op: 'Replace', path: `${ENTERPRISE}:manager`, value: { value: '' } }],
+    ['Remove, URN path', { op: 'Remove', path: `${ENTERPRISE}:manager` }],
+    ['Remove, short path', { op: 'Remove', path: 'manager' }],
+  ])('clears it with %s', async (_label, operation) => {
+    const boss = await s.createUser();
+    const user = await s.createUser({ [ENTERPRISE]: { manager: { value: boss.id }, department: 'Kept' } });
+    expect(await managerOf(user.id)).toMatchObject({ value: boss.id });
+    const reply = await s.patch(`/Users/${user.id}`, [operation]);
+    expect(reply.status).toBe(200);
+    expect(await managerOf(user.id)).toBeUndefined();
+    expect((await s.call('GET', `/Users/${user.id}`)).body[ENTERPRISE].department).toBe('Kept');
+  });
+
+  it('the three forms one after another, as Entra sends them over a user\'s life', async () => {
+    const first = await s.createUser({ displayName: 'First Boss' });
+    const second = await s.createUser({ displayName: 'Second Boss' });
+    const user = await s.createUser();
+    expect((await s.patch(`/Users/${user.id}`, [{ op: 'Add', path: 'manager', value: [{ $ref: `https://idp.example/Users/${first.id}`, value: first.id }] }])).status).toBe(200);
+    expect(await managerOf(user.id)).toEqual({ value: first.id, displayName: 'First Boss' });
+    expect((await s.patch(`/Users/${user.id}`, [{ op: 'Replace', path: urnPath, value: second.id }])).status).toBe(200);
+    expect(await managerOf(user.id)).toEqual({ value: second.id, displayName: 'Second Boss' });
+    expect((await s.patch(`/Users/${user.id}`, [{ op: 'Replace', path: urnPath, value: '' }])).status).toBe(200);
+    expect(await managerOf(user.id)).toBeUndefined();
+  });
+
   it('clears it with the short path "manager" and an empty value too', async () => {
     const boss = await s.createUser();
     const user = await s.createUser({ [ENTERPRISE]: { manager: { value: boss.id } } });

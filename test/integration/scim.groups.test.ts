@@ -76,6 +76,22 @@ describe('SCIM Groups', () => {
     expect(await s.t.sql(`select 1 from group_memberships where group_id = ?`, [group.id])).toEqual([]);
   });
 
+  it("a member keeps the display the IdP gave it when added (Microsoft's validator names it displayName); others show the user's name", async () => {
+    const [a, b] = await Promise.all([s.createUser({ displayName: 'Ada L' }), s.createUser({ displayName: 'Bob B' })]);
+    const group = await newGroup('Display names');
+    const displays = async () => Object.fromEntries(((await s.call('GET', `/Groups/${group.id}`)).body.members ?? []).map((m: { value: string; display?: string }) => [m.value, m.display]));
+    expect((await s.patch(`/Groups/${group.id}`, [{ op: 'add', path: 'members', value: [{ displayName: 'new User', value: a.id }, { value: b.id }] }])).status).toBe(204);
+    expect(await displays()).toEqual({ [a.id]: 'new User', [b.id]: 'Bob B' });
+    // Immutable (SCIMMY's Group schema): a PUT naming the member differently keeps the first display.
+    const put = await s.call('PUT', `/Groups/${group.id}`, { schemas: [CORE_GROUP], displayName: 'Display names', members: [{ value: a.id, display: 'Other' }, { value: b.id }] });
+    expect(put.status).toBe(200);
+    expect(await displays()).toEqual({ [a.id]: 'new User', [b.id]: 'Bob B' });
+    // Removed and added again, the member takes the new display.
+    await s.patch(`/Groups/${group.id}`, [{ op: 'remove', path: `members[value eq "${a.id}"]` }]);
+    await s.patch(`/Groups/${group.id}`, [{ op: 'add', path: 'members', value: [{ display: 'Ada again', value: a.id }] }]);
+    expect(await displays()).toEqual({ [a.id]: 'Ada again', [b.id]: 'Bob B' });
+  });
+
   it('a user deleted by the IdP leaves the member lists', async () => {
     const [a, b] = await Promise.all([s.createUser(), s.createUser()]);
     const group = await newGroup('Leavers', [a.id, b.id]);

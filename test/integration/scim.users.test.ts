@@ -209,6 +209,12 @@ describe('SCIM Users: what Entra ID sends', () => {
     expect(patched.body).not.toHaveProperty('userName');
     // The selection shapes the answer only: the user kept everything else.
     expect((await s.call('GET', `/Users/${user.id}`)).body).toMatchObject({ userName: user.userName, name: user.name });
+    // Microsoft's validator puts a value filter in the list; the whole attribute comes back.
+    const withEmails = await s.createUser({ emails: [{ type: 'work', value: `w.${user.userName}` }, { type: 'home', value: `h.${user.userName}` }] });
+    const filtered = await s.call('GET', `/Users/${withEmails.id}?attributes=${encodeURIComponent('emails[type eq "work"]')}`);
+    expect(filtered.status).toBe(200);
+    expect(filtered.body.emails).toHaveLength(2);
+    expect(filtered.body).not.toHaveProperty('name');
   });
 });
 

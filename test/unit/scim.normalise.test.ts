@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalisePatchBody, normalisePatchForResource, normaliseResourceBody } from '../../src/scim/normalise.ts';
+import { attributesWithoutValueFilters, normalisePatchBody, normalisePatchForResource, normaliseResourceBody } from '../../src/scim/normalise.ts';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -92,6 +92,23 @@ describe('SCIM normalisation of client quirks', () => {
     const operation = { op: 'add', path: 'emails[type eq "work"].value', value: 'a@b.org' };
     expect(normalisePatchForResource([operation], { emails: [{ type: 'home', value: 'h@b.org' }] })).toEqual([{ op: 'add', path: 'emails', value: [{ type: 'work', value: 'a@b.org' }] }]);
     expect(normalisePatchForResource([operation], { emails: [{ type: 'work', value: 'old@b.org' }] })).toEqual([operation]);
+  });
+
+  it("Microsoft's validator: a member's display named displayName, in a Group body and in a PATCH of members", () => {
+    expect(normaliseResourceBody({ displayName: 'G', members: [{ value: 'u1', displayName: 'New User' }, { value: 'u2' }] })).toEqual({
+      displayName: 'G',
+      members: [{ value: 'u1', display: 'New User' }, { value: 'u2' }],
+    });
+    expect(patch([{ op: 'add', path: 'members', value: [{ displayName: 'New User', value: 'u1' }] }])).toEqual([{ op: 'add', path: 'members', value: [{ value: 'u1', display: 'New User' }] }]);
+    // display, when given too, wins; the group's own displayName is not a member's.
+    expect(patch([{ op: 'add', path: 'members', value: [{ display: 'D', displayName: 'X', value: 'u1' }] }])).toEqual([{ op: 'add', path: 'members', value: [{ display: 'D', value: 'u1' }] }]);
+    expect(patch([{ op: 'replace', path: 'displayName', value: 'G2' }])).toEqual([{ op: 'replace', path: 'displayName', value: 'G2' }]);
+  });
+
+  it("Microsoft's validator: attributes=emails[type eq \"work\"] asks for the attribute (the value filter is dropped)", () => {
+    expect(attributesWithoutValueFilters('emails[type eq "work"]')).toBe('emails');
+    expect(attributesWithoutValueFilters('userName,emails[value eq "a,b"],name.givenName')).toBe('userName,emails,name.givenName');
+    expect(attributesWithoutValueFilters('userName,emails')).toBe('userName,emails');
   });
 
   it('refuses PatchOp bodies of the wrong shape with 400 invalidSyntax (SCIMMY would throw a TypeError)', () => {

@@ -31,11 +31,15 @@ export const GroupSchema = new EntitySchema<Group>({
   ],
 });
 
-/** A user's membership in a group; the pair is the key, so adding twice is harmless. */
+/**
+ * A user's membership in a group; the pair is the key, so adding twice is harmless. `display` is
+ * the name the IdP gave the member when adding it, if any.
+ */
 export interface GroupMembership {
-  [OptionalProps]?: 'createdAt';
+  [OptionalProps]?: 'createdAt' | 'display';
   groupId: string;
   userId: string;
+  display?: string | null;
   createdAt: Date;
 }
 
@@ -45,6 +49,7 @@ export const GroupMembershipSchema = new EntitySchema<GroupMembership>({
   properties: {
     groupId: { kind: 'm:1', entity: 'Group', mapToPk: true, primary: true, deleteRule: 'cascade', fieldName: 'group_id' },
     userId: { kind: 'm:1', entity: 'User', mapToPk: true, primary: true, deleteRule: 'cascade', fieldName: 'user_id' },
+    display: { type: 'text', nullable: true },
     createdAt: createdAtColumn,
   },
   indexes: [{ name: 'group_memberships_user_idx', properties: ['userId'] }],

@@ -151,6 +151,25 @@ describe('SCIM /Bulk', () => {
     expect((await s.t.sql(`select 1 from users`)).length).toBe(before);
   });
 
+  it('runs PUT and DELETE too, each answered as its single request', async () => {
+    const reply = await bulk([
+      newUser('d1'),
+      { method: 'POST', path: '/Groups', bulkId: 'g2', data: { schemas: [CORE_GROUP], displayName: `Bulk ${uniqueName('g2')}` } },
+      { method: 'PUT', path: '/Groups/bulkId:g2', data: { schemas: [CORE_GROUP], displayName: 'Renamed by bulk', members: [{ value: 'bulkId:d1' }] } },
+      { method: 'DELETE', path: '/Users/bulkId:d1' },
+    ]);
+    const [user, , put, del] = reply.body.Operations;
+    expect(reply.body.Operations.map((r: any) => r.status)).toEqual(['201', '201', '200', '204']);
+    expect(put.location).toMatch(/\/Groups\/[0-9a-f-]{36}$/);
+    expect(del).toEqual({ method: 'DELETE', location: user.location, status: '204' });
+    expect((await s.call('GET', new URL(put.location).pathname.replace('/scim/v2', ''))).body.displayName).toBe('Renamed by bulk');
+    expect((await s.call('GET', new URL(user.location).pathname.replace('/scim/v2', ''))).status).toBe(404);
+    // Only POST is the bulk endpoint.
+    const get = await s.call('GET', '/Bulk');
+    expect(get.status).toBeGreaterThanOrEqual(400);
+    expect(get.body.schemas).toEqual([ERROR]);
+  });
+
   it('needs a live token', async () => {
     const reply = await s.call('POST', '/Bulk', { schemas: [BULK], Operations: [newUser('anon')] }, { authorization: 'Bearer nope' });
     expect(reply.status).toBe(401);
@@ -159,8 +178,11 @@ describe('SCIM /Bulk', () => {
   it('the mass-deprovision guard counts every deactivation and deletion of one bulk', async () => {
     const users = [];
     for (let i = 0; i < 20; i++) users.push(await s.createUser());
-    // Limit min(3, 20% of the users who can sign in) = 3.
-    await setPolicy({ deprovisionGuard: { enabled: true, maxCount: 3, maxPercent: 20, windowMinutes: 60 } });
+    // Three more than the IdP's deprovisionings so far in the window (other tests here delete users).
+    const [counted] = await s.t.sql<{ recent: number }>(
+      `select count(*)::int as recent from audit_entries where action in ('user.scim_deactivate', 'user.scim_delete') and (details->>'changed')::boolean is true`,
+    );
+    await setPolicy({ deprovisionGuard: { enabled: true, maxCount: counted!.recent + 3, maxPercent: 100, windowMinutes: 60 } });
     const deactivate = (id: string) => ({ method: 'PATCH', path: `/Users/${id}`, data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: false } }] } });
     const reply = await bulk([...users.slice(0, 4).map((u) => deactivate(u.id)), { method: 'DELETE', path: `/Users/${users[4].id}` }, deactivate(users[5].id)]);
     expect(reply.body.Operations.map((r: any) => r.status)).toEqual(['200', '200', '200', '200', '204', '200']);

@@ -18,7 +18,8 @@ import { MAX_BULK_OPERATIONS, MAX_BULK_PAYLOAD } from './schemas.ts';
  * - `bulkId:<id>` in a path (`/Users/bulkId:u1`) or as a whole string value anywhere in `data`
  *   (group members, the enterprise manager, PATCH values) is the id of the resource that POST
  *   created. Operations run in the order sent, except that a POST referenced by an earlier
- *   operation runs first (§3.7 lets the provider reorder when the result is the same).
+ *   operation runs first, and that consecutive independent user creates run side by side
+ *   (nextRun); §3.7 lets the provider reorder when the result is the same.
  * - A circular reference (§3.7.1) can only be users managing each other (groups hold no groups):
  *   the whole request is 409, as §3.7.1 allows, with the cycle in its detail.
  * - An operation whose referenced POST failed fails with 400 invalidValue and counts as an error.
@@ -89,7 +90,7 @@ function parseOperation(raw: unknown, n: number): BulkOperation {
   if (!METHODS.includes(method as BulkMethod)) throw scimError(400, 'invalidValue', `${at}.method must be one of ${METHODS.join(', ')}.`);
   const m = method as BulkMethod;
   if (typeof raw.path !== 'string') throw scimError(400, 'invalidSyntax', `${at}.path must be a resource path such as /Users or /Users/<id>.`);
-  const path = /^\/(Users|Groups)(?:\/([^/?#]+))?$/.exec(raw.path);
+  const path = /^\/(Users|Groups)(?:\/([^/?#]+))?\/?$/.exec(raw.path);
   if (!path) throw scimError(400, 'invalidValue', `${at}.path '${raw.path.slice(0, 100)}' is not /Users, /Groups or one of their resources.`);
   const [, endpoint, id] = path as unknown as [string, string, string | undefined];
   if (m === 'POST' && id !== undefined) throw scimError(400, 'invalidValue', `${at}: a POST goes to /${endpoint}, not to a resource.`);
@@ -181,14 +182,38 @@ export interface BulkStep {
 
 export type RunBulkStep = (step: BulkStep) => Promise<{ outcome: ScimOutcome } | { failure: ScimFailure } | { unauthorized: true }>;
 
-/** Runs the plan's operations one after another; the BulkResponse lists the ones that ran, in request order. */
+/**
+ * User creates that may run side by side: consecutive in the run order, with every reference
+ * already resolved, no two with the same userName or externalId (the first must win, as in
+ * order), and no more than the errors still allowed (every one of them would have run in order
+ * too). Together they share statements (create-batch.ts). On the loaded development machine
+ * (bench/scim.ts) 1,000 creates ran at 72 a second one by one, and at 79 to 123 side by side,
+ * 2.7x to 3.6x single POST /Users requests one after another in the same run.
+ */
+const SIDE_BY_SIDE = 16;
+
+function nextRun(plan: BulkPlan, from: number, ids: ReadonlyMap<string, string>, errorsAllowed: number): number[] {
+  const first = plan.order[from]!;
+  const names = new Set<string>();
+  const batch: number[] = [];
+  for (let k = from; k < plan.order.length && batch.length < Math.min(SIDE_BY_SIDE, errorsAllowed); k++) {
+    const op = plan.operations[plan.order[k]!]!;
+    const keys = [`userName:${String(op.data?.userName).toLowerCase()}`, ...(op.data?.externalId === undefined ? [] : [`externalId:${String(op.data.externalId)}`])];
+    const independent = op.method === 'POST' && op.resource === 'User' && typeof op.data?.userName === 'string' && op.references.every((ref) => ids.has(ref));
+    if (!independent || keys.some((key) => names.has(key))) break;
+    keys.forEach((key) => names.add(key));
+    batch.push(plan.order[k]!);
+  }
+  return batch.length ? batch : [first];
+}
+
+/** Runs the plan's operations in its order (see nextRun); the BulkResponse lists the ones that ran, in request order. */
 export async function runBulk(plan: BulkPlan, run: RunBulkStep, basepath: string): Promise<{ schemas: [typeof BULK_RESPONSE]; Operations: BulkResult[] }> {
   const ids = new Map<string, string>();
   const failed = new Map<string, number>();
   const results: BulkResult[] = [];
   let errors = 0;
-  for (const i of plan.order) {
-    if (errors >= plan.failOnErrors) break;
+  const runOne = async (i: number) => {
     const op = plan.operations[i]!;
     const result: BulkResult = { method: op.method, ...(op.bulkId !== undefined ? { bulkId: op.bulkId } : {}), status: '' };
     const id = op.id === undefined ? undefined : resolveReferences(op.id, ids);
@@ -197,7 +222,7 @@ export async function runBulk(plan: BulkPlan, run: RunBulkStep, basepath: string
     if (unresolved !== undefined) {
       answer = { failure: toScimFailure(scimError(400, 'invalidValue', `bulkId:${unresolved} was not created: Operations[${failed.get(unresolved)}] failed.`)) };
     } else {
-      const input: ScimOperationInput = { query: {}, ...(id === undefined ? {} : { id }), ...(op.data ? { body: resolveReferences(op.data, ids) } : {}), ...(op.version ? { ifMatch: op.version } : {}) };
+      const input: ScimOperationInput = { query: {}, ...(id === undefined ? {} : { id }), ...(op.data ? { body: resolveReferences(op.data, ids) } : {}), ...(op.version && op.method !== 'POST' ? { ifMatch: op.version } : {}) };
       answer = await run({ resource: op.resource, name: OPERATION_OF[op.method], method: op.method, path: `${op.endpoint}${id === undefined ? '' : `/${id}`}`, input });
     }
     if ('outcome' in answer) {
@@ -214,6 +239,11 @@ export async function runBulk(plan: BulkPlan, run: RunBulkStep, basepath: string
       Object.assign(result, { status: String(failure.status), response: scimErrorBody(failure) });
     }
     results[i] = result;
+  };
+  for (let k = 0; k < plan.order.length && errors < plan.failOnErrors; ) {
+    const batch = nextRun(plan, k, ids, plan.failOnErrors - errors);
+    await Promise.all(batch.map(runOne));
+    k += batch.length;
   }
   return { schemas: [BULK_RESPONSE], Operations: results.filter((r) => r !== undefined) };
 }

@@ -29,12 +29,12 @@ const BODY_LIMIT = '512kb';
 /** No SCIM attribute value is longer (an X.509 certificate in base64 is a few KB). */
 const MAX_STRING_LENGTH = 16 * 1024;
 
-export type ResourceName = 'User' | 'Group';
-export type Operation = 'get' | 'list' | 'create' | 'replace' | 'patch' | 'delete';
+type ResourceName = 'User' | 'Group';
+type Operation = 'get' | 'list' | 'create' | 'replace' | 'patch' | 'delete';
 /** One operation of a resource, called by its route and by /Bulk alike (one code path). */
 type Run = (ctx: ScimContext, input: ScimOperationInput) => Promise<ScimOutcome>;
 /** What running an operation came to: its outcome, the failure to answer, or a token no longer live. */
-export type Answer = { outcome: ScimOutcome } | { failure: ScimFailure } | { unauthorized: true };
+type Answer = { outcome: ScimOutcome } | { failure: ScimFailure } | { unauthorized: true };
 
 export function createScimRouter(context: ScimDependencies): Router {
   declareScimResources({ user: userHandlers, group: groupHandlers });

@@ -111,6 +111,33 @@ describe('runBulk', () => {
     ]);
   });
 
+  it('runs consecutive independent user creates side by side, never two of one userName, nor past failOnErrors', async () => {
+    const overlap = async (Operations: unknown[], extra: Record<string, unknown> = {}) => {
+      let running = 0;
+      const waves: number[] = [];
+      await runBulk(
+        parseBulkRequest(request(Operations, extra)),
+        async (step) => {
+          waves.push(++running);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          running--;
+          return { outcome: { status: step.name === 'create' ? 201 : 200, body: { id: `id-${(step.input.body as { userName?: string })?.userName}` } } };
+        },
+        base,
+      );
+      return Math.max(...waves);
+    };
+    expect(await overlap([post('a'), post('b'), post('c'), post('d')])).toBe(4);
+    // The same userName (case aside) splits the run: the first one sent is created first.
+    expect(await overlap([post('a'), post('b', { userName: 'A' })])).toBe(1);
+    // A create that needs another's id waits for it; a PATCH runs alone.
+    expect(await overlap([post('a'), post('b', { m: 'bulkId:a' })])).toBe(1);
+    expect(await overlap([post('a'), { method: 'PATCH', path: '/Users/x', data: {} }, post('b')])).toBe(1);
+    // failOnErrors 1: one at a time, so nothing runs after the first failure.
+    expect(await overlap([post('a'), post('b'), post('c')], { failOnErrors: 1 })).toBe(1);
+    expect(await overlap([post('a'), post('b'), post('c')], { failOnErrors: 2 })).toBe(2);
+  });
+
   it("passes an operation's version as If-Match", async () => {
     const seen: BulkStep[] = [];
     await runBulk(parseBulkRequest(request([{ method: 'DELETE', path: '/Groups/g1', version: 'W/"7"' }])), async (step) => (seen.push(step), { outcome: { status: 204 } }), base);

@@ -3,7 +3,9 @@
  * - POST /Users per second at 32 connections (an Entra-style create: name, emails, enterprise),
  *   and the same against scimmy-routers on an in-memory Map, the reference, in the same run;
  * - GET /Users?filter=userName eq "..." p50/p99 with 1,000 and with 100,000 users in the tenant;
- * - PATCH deactivate ({"op":"replace","value":{"active":false}}) per second at 32 connections.
+ * - PATCH deactivate ({"op":"replace","value":{"active":false}}) per second at 32 connections;
+ * - one POST /Bulk of 1,000 creates (the same bodies), in operations per second (BENCH_ONLY=bulk:
+ *   this phase alone).
  * Each server runs in a child process of its own, so the load generator (this process) does not
  * share its event loop.
  *
@@ -267,6 +269,39 @@ async function seedTenant(client: pg.Client, name: string, count: number): Promi
   return { tenantId, token, userNames: sample };
 }
 
+/**
+ * One BulkRequest of 1,000 creates (an HR system's batch push), its operations run one after
+ * another (src/scim/bulk.ts), timed end to end and checked: every operation 201.
+ */
+async function benchBulkCreates(turnoverUrl: string, client: pg.Client): Promise<string> {
+  const OPERATIONS = 1000;
+  const tenant = await seedTenant(client, 'bench-bulk', 0);
+  const run = randomBytes(3).toString('hex');
+  const body = JSON.stringify({
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+    Operations: Array.from({ length: OPERATIONS }, (_v, i) => ({ method: 'POST', path: '/Users', bulkId: `u${i}`, data: JSON.parse(createBody(`bulk.${run}.${i}`)) })),
+  });
+  const started = performance.now();
+  const response = await fetch(`${turnoverUrl}/scim/v2/Bulk`, { method: 'POST', headers: { authorization: `Bearer ${tenant.token}`, 'content-type': 'application/scim+json' }, body });
+  const reply = (await response.json()) as { Operations?: Array<{ status: string }> };
+  const seconds = (performance.now() - started) / 1000;
+  const created = reply.Operations?.filter((o) => o.status === '201').length ?? 0;
+  // Side by side: the same creates one request after another on one connection, as the bulk runs them.
+  const SINGLES = 200;
+  const singleStarted = performance.now();
+  let singleCreated = 0;
+  for (let i = 0; i < SINGLES; i++) {
+    const single = await fetch(`${turnoverUrl}/scim/v2/Users`, { method: 'POST', headers: { authorization: `Bearer ${tenant.token}`, 'content-type': 'application/scim+json' }, body: createBody(`single.${run}.${i}`) });
+    await single.arrayBuffer();
+    if (single.status === 201) singleCreated++;
+  }
+  const singleRate = singleCreated / ((performance.now() - singleStarted) / 1000);
+  return [
+    `${`POST /Bulk, ${OPERATIONS} creates in one request`.padEnd(44)} ${(created / seconds).toFixed(0).padStart(6)} ops/s   ${seconds.toFixed(2)} s, ${(body.length / 1024).toFixed(0)} KiB   (HTTP ${response.status}, ${created} created)`,
+    `${`POST /Users, ${SINGLES} one after another`.padEnd(44)} ${singleRate.toFixed(0).padStart(6)} req/s   (bulk ${(created / seconds / singleRate).toFixed(2)}x)`,
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const db = await databaseServer();
   const { ensureDatabase } = await import('../src/store/database.ts');
@@ -286,6 +321,10 @@ async function main(): Promise<void> {
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   try {
+    if (process.env.BENCH_ONLY === 'bulk') {
+      console.log(await benchBulkCreates(turnover.url, client));
+      return;
+    }
     // 1. Creates, turnover then the reference (each alone on the machine).
     const creator = await seedTenant(client, 'bench-create', 0);
     // BENCH_NO_WELCOME: creates without the welcome_email outbox row (and its NOTIFY), for diagnosis.
@@ -374,12 +413,16 @@ async function main(): Promise<void> {
     });
     const [{ disabled }] = (await client.query(`select count(*)::int as disabled from users where tenant_id = $1 and status = 'disabled'`, [large.tenantId])).rows as [{ disabled: number }];
 
+    // 4. One BulkRequest of 1,000 creates.
+    const bulkLine = await benchBulkCreates(turnover.url, client);
+
     console.log(line(`POST /Users, ${CONNECTIONS} connections (turnover)`, createTurnover));
     console.log(line(`POST /Users, ${CONNECTIONS} connections (in-memory ref)`, createReference));
     console.log(cpuLine);
     console.log(line(`GET userName eq, 1,000 users, ${LOOKUP_CONNECTIONS} conn`, get1k));
     console.log(line(`GET userName eq, 100,000 users, ${LOOKUP_CONNECTIONS} conn`, get100k));
     console.log(line(`PATCH active=false, ${CONNECTIONS} connections`, deactivate) + `  users disabled: ${disabled}`);
+    console.log(bulkLine);
     const createRatio = createTurnover.rps / createReference.rps;
     const p50Ratio = get100k.p50 / Math.max(get1k.p50, 1);
     const meanRatio = get1k.rps / get100k.rps;

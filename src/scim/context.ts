@@ -31,6 +31,8 @@ export interface ScimContext {
   lock: boolean;
   /** PATCH: the body SCIMMY hands to ingress is the whole patched resource, extensions included. */
   patching?: boolean;
+  /** The request's If-Match (a /Bulk operation's `version`): the write needs the resource at that version. */
+  ifMatch?: string;
   /** An exception SCIMMY would have reported as 404; the router answers it as 5xx. */
   failure?: unknown;
   policy?: Policy;
@@ -45,6 +47,22 @@ export interface ScimContext {
   insertUser: (create: ScimUserCreate) => Promise<ScimCreateOutcome>;
   /** For alerts that belong in the log (the deprovision guard tripping). */
   logger?: Logger;
+}
+
+/** What one SCIM operation reads from its request, whether a route's or a /Bulk operation's. */
+export interface ScimOperationInput {
+  /** The resource id of `/Users/:id`, `/Groups/:id`. */
+  id?: string;
+  body?: unknown;
+  query: Record<string, unknown>;
+  ifMatch?: string;
+}
+
+/** What one SCIM operation answers: the status, the body (none for 204) and, for a create, its Location. */
+export interface ScimOutcome {
+  status: number;
+  body?: unknown;
+  location?: string;
 }
 
 export async function policyOf(ctx: ScimContext): Promise<Policy> {

@@ -4,9 +4,10 @@ import SCIMMYRouters from 'scimmy-routers';
 import { jsonBody } from '../input-guard.ts';
 import { scimOperations } from '../metrics.ts';
 import { authenticateScim, ScimUnauthorized, unauthorized, verifyScimAuth, type ScimAuth } from './auth.ts';
-import type { ScimContext, ScimDependencies } from './context.ts';
+import { bulkHandler, bulkJsonBody, isBulkPath } from './bulk.ts';
+import type { ScimContext, ScimDependencies, ScimOperationInput, ScimOutcome } from './context.ts';
 import { createUserInserter } from './create-batch.ts';
-import { SCIM_CONTENT_TYPE, scimError, sendScimError, toScimFailure } from './errors.ts';
+import { SCIM_CONTENT_TYPE, scimError, sendScimError, toScimFailure, type ScimFailure } from './errors.ts';
 import { groupHandlers, listScimGroups } from './groups.ts';
 import { attributeSelection, parseListQuery, type ListQuery } from './list.ts';
 import { normalisePatchBody, normalisePatchForResource, normaliseResourceBody, type PatchOperation } from './normalise.ts';
@@ -19,20 +20,21 @@ import { listScimUsers, userHandlers } from './users.ts';
  * Users and Groups are served by thin express handlers that call SCIMMY's resource classes
  * (schema checks, PatchOp, attribute selection) inside one database transaction per write (a User
  * create is one statement, or opens its transaction itself), with the tenant and connection of
- * the bearer token in the SCIMMY `ctx`; scimmy-routers cannot wrap its handlers in a transaction. scimmy-routers serves discovery (/Schemas, /ResourceTypes,
- * /ServiceProviderConfig), /Bulk (501: not supported) and the 404 for unknown paths.
+ * the bearer token in the SCIMMY `ctx`; scimmy-routers cannot wrap its handlers in a transaction.
+ * Each handler is an operation callable with the request's parts, so /Bulk (bulk.ts) runs the very
+ * same code, each of its operations as its own request. scimmy-routers serves discovery (/Schemas,
+ * /ResourceTypes, /ServiceProviderConfig) and the 404 for unknown paths.
  */
-const BODY_LIMIT = '512kb'; // also bulk.maxPayloadSize in schemas.ts
+const BODY_LIMIT = '512kb';
 /** No SCIM attribute value is longer (an X.509 certificate in base64 is a few KB). */
 const MAX_STRING_LENGTH = 16 * 1024;
 
 type ResourceName = 'User' | 'Group';
 type Operation = 'get' | 'list' | 'create' | 'replace' | 'patch' | 'delete';
-interface Outcome {
-  status: number;
-  body?: unknown;
-  location?: string;
-}
+/** One operation of a resource, called by its route and by /Bulk alike (one code path). */
+type Run = (ctx: ScimContext, input: ScimOperationInput) => Promise<ScimOutcome>;
+/** What running an operation came to: its outcome, the failure to answer, or a token no longer live. */
+type Answer = { outcome: ScimOutcome } | { failure: ScimFailure } | { unauthorized: true };
 
 export function createScimRouter(context: ScimDependencies): Router {
   declareScimResources({ user: userHandlers, group: groupHandlers });
@@ -50,61 +52,89 @@ export function createScimRouter(context: ScimDependencies): Router {
   // A create checks a token verified before inside its one statement (users.ts createUser).
   router.use(authenticateScim(context, (req) => req.method === 'POST' && /^\/Users\/?$/.test(req.path)));
   // Both media types, with or without charset; anything else leaves the body unread (400 from SCIMMY).
-  router.use(jsonBody({ type: ['application/scim+json', 'application/json'], limit: BODY_LIMIT, maxStringLength: MAX_STRING_LENGTH }));
+  // /Bulk has a larger limit of its own, advertised as bulk.maxPayloadSize (bulk.ts).
+  const type = ['application/scim+json', 'application/json'];
+  const body = jsonBody({ type, limit: BODY_LIMIT, maxStringLength: MAX_STRING_LENGTH });
+  const bulkBody = bulkJsonBody({ type, maxStringLength: MAX_STRING_LENGTH });
+  router.use((req, res, next) => (isBulkPath(req.path) ? bulkBody : body)(req, res, next));
 
-  /** Runs one SCIM operation: reads on a fresh EntityManager, writes in one transaction (but see `transaction`). */
-  const operation =
-    (resource: ResourceName, name: Operation, run: (ctx: ScimContext, req: Request) => Promise<Outcome>): RequestHandler =>
-    async (req, res) => {
-      let auth = res.locals.scim as ScimAuth;
-      const write = name !== 'get' && name !== 'list';
-      // A User create is usually one statement, atomic alone: BEGIN and COMMIT would be two more
-      // round trips. It opens a transaction itself when it needs more (users.ts createUser).
-      const userCreate = resource === 'User' && name === 'create';
-      const transaction = write && !userCreate;
-      let ctx: ScimContext | undefined;
-      /** Looks an unverified token up; false when it is no longer live. */
-      const verify = async () => {
-        if (!auth.unverified) return true;
-        const live = await verifyScimAuth(context, auth);
-        if (live) auth = live;
-        return live !== null;
-      };
-      const start = async (em: ScimContext['em']) => {
-        const own: ScimContext = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy, logger: context.logger, insertUser };
-        if (auth.unverified) {
-          own.liveToken = auth.unverified;
-          own.verifyAuth = async () => {
-            if (!(await verify())) throw new ScimUnauthorized();
-            own.policy = auth.policy;
-            delete own.liveToken;
-          };
-        }
-        ctx = own;
-        return run(own, req);
-      };
-      try {
-        // Only a User create checks an unverified token in its own statement.
-        if (!userCreate && !(await verify())) return unauthorized(res, true);
-        const outcome = transaction ? await context.orm.em.fork().transactional(start) : await start(context.orm.em.fork());
-        count(resource, name, outcome.status, auth.tokenId);
-        if (outcome.location) res.location(outcome.location);
-        res.status(outcome.status);
-        if (outcome.body === undefined) res.end();
-        else res.send(JSON.stringify(outcome.body));
-      } catch (error) {
-        // A token that stopped being live is the answer, whatever else failed (a 400, a 409).
-        if (ctx?.failure instanceof ScimUnauthorized || error instanceof ScimUnauthorized || !(await verify().catch(() => true))) return unauthorized(res, true);
-        // The real failure beats the 404 SCIMMY made of it.
-        const failure = toScimFailure(ctx?.failure ?? error);
-        if (failure.internal) context.logger.error({ err: ctx?.failure ?? error, method: req.method, path: req.originalUrl }, 'SCIM request failed');
-        count(resource, name, failure.status, auth.tokenId);
-        sendScimError(res, failure);
+  /**
+   * Runs one SCIM operation as its own request: reads on a fresh EntityManager, writes in one
+   * transaction (but see `transaction`). `where` names it in the log.
+   */
+  const perform = async (given: ScimAuth, resource: ResourceName, name: Operation, run: Run, input: ScimOperationInput, where: { method: string; path: string }): Promise<Answer> => {
+    let auth = given;
+    const write = name !== 'get' && name !== 'list';
+    // A User create is usually one statement, atomic alone: BEGIN and COMMIT would be two more
+    // round trips. It opens a transaction itself when it needs more (users.ts createUser).
+    const userCreate = resource === 'User' && name === 'create';
+    const transaction = write && !userCreate;
+    let ctx: ScimContext | undefined;
+    /** Looks an unverified token up; false when it is no longer live. */
+    const verify = async () => {
+      if (!auth.unverified) return true;
+      const live = await verifyScimAuth(context, auth);
+      if (live) auth = live;
+      return live !== null;
+    };
+    const start = async (em: ScimContext['em']) => {
+      const own: ScimContext = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy, logger: context.logger, insertUser };
+      if (input.ifMatch !== undefined) own.ifMatch = input.ifMatch;
+      if (auth.unverified) {
+        own.liveToken = auth.unverified;
+        own.verifyAuth = async () => {
+          if (!(await verify())) throw new ScimUnauthorized();
+          own.policy = auth.policy;
+          delete own.liveToken;
+        };
       }
+      ctx = own;
+      return run(own, input);
+    };
+    try {
+      // Only a User create checks an unverified token in its own statement.
+      if (!userCreate && !(await verify())) return { unauthorized: true };
+      const outcome = transaction ? await context.orm.em.fork().transactional(start) : await start(context.orm.em.fork());
+      count(resource, name, outcome.status, auth.tokenId);
+      return { outcome };
+    } catch (error) {
+      // A token that stopped being live is the answer, whatever else failed (a 400, a 409).
+      if (ctx?.failure instanceof ScimUnauthorized || error instanceof ScimUnauthorized || !(await verify().catch(() => true))) return { unauthorized: true };
+      // The real failure beats the 404 SCIMMY made of it.
+      const failure = toScimFailure(ctx?.failure ?? error);
+      if (failure.internal) context.logger.error({ err: ctx?.failure ?? error, ...where }, 'SCIM request failed');
+      count(resource, name, failure.status, auth.tokenId);
+      return { failure };
+    }
+  };
+
+  /** The route of one operation: the request's parts in, the answer out. */
+  const operation =
+    (resource: ResourceName, name: Operation, run: Run): RequestHandler =>
+    async (req, res) => {
+      const input: ScimOperationInput = { query: req.query as Record<string, unknown>, body: req.body, ...(req.params.id === undefined ? {} : { id: String(req.params.id) }) };
+      const ifMatch = req.get('if-match');
+      if (ifMatch !== undefined) input.ifMatch = ifMatch;
+      const answer = await perform(res.locals.scim as ScimAuth, resource, name, run, input, { method: req.method, path: req.originalUrl });
+      if ('unauthorized' in answer) return unauthorized(res, true);
+      if ('failure' in answer) return sendScimError(res, answer.failure);
+      const { outcome } = answer;
+      if (outcome.location) res.location(outcome.location);
+      res.status(outcome.status);
+      if (outcome.body === undefined) res.end();
+      else res.send(JSON.stringify(outcome.body));
     };
 
-  mountResource(router, 'User', '/Users', operation);
-  mountResource(router, 'Group', '/Groups', operation);
+  const operations = { User: resourceOperations('User'), Group: resourceOperations('Group') };
+  mountResource(router, 'User', '/Users', operations.User, operation);
+  mountResource(router, 'Group', '/Groups', operations.Group, operation);
+  router.post(
+    '/Bulk',
+    bulkHandler({
+      basepath,
+      run: (auth, op) => perform(auth, op.resource, op.name, operations[op.resource][op.name], op.input, { method: op.method, path: `/scim/v2/Bulk ${op.path}` }),
+    }),
+  );
 
   // Not offered (ServiceProviderConfig says so); answered here before scimmy-routers would try.
   router.all(['/Me', '/.search'], (_req, res) => sendScimError(res, { status: 501, detail: 'Not implemented.' }));
@@ -140,28 +170,27 @@ function count(resource: ResourceName, operation: Operation, status: number, idp
   scimOperations.inc({ idp, resource, operation, outcome: status < 400 ? 'ok' : status < 500 ? 'client_error' : 'server_error' });
 }
 
-type OperationFactory = (resource: ResourceName, name: Operation, run: (ctx: ScimContext, req: Request) => Promise<Outcome>) => RequestHandler;
+type OperationFactory = (resource: ResourceName, name: Operation, run: Run) => RequestHandler;
 
-function mountResource(router: Router, name: ResourceName, path: string, operation: OperationFactory): void {
+/** Every operation of a resource, each callable with a context and the request's parts. */
+function resourceOperations(name: ResourceName) {
   const Resource = name === 'User' ? SCIMMY.Resources.User : SCIMMY.Resources.Group;
   const Schema = name === 'User' ? SCIMMY.Schemas.User : SCIMMY.Schemas.Group;
   const list = name === 'User' ? listScimUsers : listScimGroups;
-  const id = (req: Request) => String(req.params.id);
-  const query = (req: Request) => req.query as Record<string, unknown>;
   /** The response as asked with `attributes` / `excludedAttributes` (RFC 7644 §3.9), also after writes. */
-  const shaped = (req: Request, resource: object) => {
-    const { attributes, excludedAttributes } = parseListQuery(query(req));
+  const shaped = (input: ScimOperationInput, resource: object) => {
+    const { attributes, excludedAttributes } = parseListQuery(input.query);
     if (attributes === undefined && excludedAttributes === undefined) return resource;
     const selection = attributeSelection(Resource, { attributes, excludedAttributes });
     return new Schema(JSON.parse(JSON.stringify(resource)), 'out', Resource.basepath() as string, selection);
   };
   const location = (body: unknown) => (body as { meta?: { location?: string } }).meta?.location;
+  const id = (input: ScimOperationInput) => String(input.id);
 
-  router.get(path, operation(name, 'list', async (ctx, req) => ({ status: 200, body: await list(ctx, parseListQuery(query(req))) })));
-  router.post(
-    `${path}/.search`,
-    operation(name, 'list', async (ctx, req) => {
-      const body = (req.body ?? {}) as Record<string, unknown>;
+  return {
+    list: (async (ctx, input) => ({ status: 200, body: await list(ctx, parseListQuery(input.query)) })) satisfies Run,
+    search: (async (ctx, input) => {
+      const body = (input.body ?? {}) as Record<string, unknown>;
       const params: Record<string, unknown> = { ...body };
       for (const key of ['attributes', 'excludedAttributes'] as const) {
         const value = body[key];
@@ -171,37 +200,25 @@ function mountResource(router: Router, name: ResourceName, path: string, operati
       }
       for (const key of ['startIndex', 'count'] as const) if (typeof body[key] === 'number') params[key] = String(body[key]);
       return { status: 200, body: await list(ctx, parseListQuery(params) satisfies ListQuery) };
-    }),
-  );
-  router.get(
-    `${path}/:id`,
-    operation(name, 'get', async (ctx, req) => {
-      const { attributes, excludedAttributes } = parseListQuery(query(req));
-      const resource = new Resource(id(req), { ...(attributes ? { attributes } : {}), ...(excludedAttributes ? { excludedAttributes } : {}) });
+    }) satisfies Run,
+    get: (async (ctx, input) => {
+      const { attributes, excludedAttributes } = parseListQuery(input.query);
+      const resource = new Resource(id(input), { ...(attributes ? { attributes } : {}), ...(excludedAttributes ? { excludedAttributes } : {}) });
       return { status: 200, body: await resource.read(ctx) };
-    }),
-  );
-  router.post(
-    path,
-    operation(name, 'create', async (ctx, req) => {
-      const created = await new Resource().write(normaliseResourceBody(req.body) as never, ctx);
-      return { status: 201, body: shaped(req, created), location: location(created) };
-    }),
-  );
-  router.put(
-    `${path}/:id`,
-    operation(name, 'replace', async (ctx, req) => {
-      const replaced = await new Resource(id(req)).write(normaliseResourceBody(req.body) as never, ctx);
-      return { status: 200, body: shaped(req, replaced) };
-    }),
-  );
-  router.patch(
-    `${path}/:id`,
-    operation(name, 'patch', async (ctx, req) => {
+    }) satisfies Run,
+    create: (async (ctx, input) => {
+      const created = await new Resource().write(normaliseResourceBody(input.body) as never, ctx);
+      return { status: 201, body: shaped(input, created), location: location(created) };
+    }) satisfies Run,
+    replace: (async (ctx, input) => {
+      const replaced = await new Resource(id(input)).write(normaliseResourceBody(input.body) as never, ctx);
+      return { status: 200, body: shaped(input, replaced) };
+    }) satisfies Run,
+    patch: (async (ctx, input) => {
       ctx.patching = true;
       // No attribute selection on the resource patched: SCIMMY would hand a partial user to ingress.
-      const resource = new Resource(id(req));
-      const body = normalisePatchBody(req.body, id(req)) as { Operations?: unknown };
+      const resource = new Resource(id(input));
+      const body = normalisePatchBody(input.body, id(input)) as { Operations?: unknown };
       const current = await resource.read(ctx);
       let result: object = current;
       // An empty Operations list is a no-op (Entra sends one), not the 400 SCIMMY would give.
@@ -214,14 +231,21 @@ function mountResource(router: Router, name: ResourceName, path: string, operati
         result = patched ?? (await resource.read(ctx));
       }
       // Entra ID and Okta expect 204 for groups (members can be large) and the user for users.
-      return name === 'Group' ? { status: 204 } : { status: 200, body: shaped(req, result) };
-    }),
-  );
-  router.delete(
-    `${path}/:id`,
-    operation(name, 'delete', async (ctx, req) => {
-      await new Resource(id(req)).dispose(ctx);
+      return name === 'Group' ? { status: 204 } : { status: 200, body: shaped(input, result) };
+    }) satisfies Run,
+    delete: (async (ctx, input) => {
+      await new Resource(id(input)).dispose(ctx);
       return { status: 204 };
-    }),
-  );
+    }) satisfies Run,
+  };
+}
+
+function mountResource(router: Router, name: ResourceName, path: string, run: ReturnType<typeof resourceOperations>, operation: OperationFactory): void {
+  router.get(path, operation(name, 'list', run.list));
+  router.post(`${path}/.search`, operation(name, 'list', run.search));
+  router.get(`${path}/:id`, operation(name, 'get', run.get));
+  router.post(path, operation(name, 'create', run.create));
+  router.put(`${path}/:id`, operation(name, 'replace', run.replace));
+  router.patch(`${path}/:id`, operation(name, 'patch', run.patch));
+  router.delete(`${path}/:id`, operation(name, 'delete', run.delete));
 }

@@ -29,6 +29,11 @@ export interface ScimContext {
   actor: string;
   /** PATCH and PUT: the resource row is locked from the read until commit (no lost updates). */
   lock: boolean;
+  /**
+   * PUT, PATCH, DELETE: the If-Match precondition (the header, or a /Bulk operation's `version`),
+   * checked where the resource row is locked (etag.ts checkIfMatch); a stale one is 412.
+   */
+  ifMatch?: string;
   /** PATCH: the body SCIMMY hands to ingress is the whole patched resource, extensions included. */
   patching?: boolean;
   /** An exception SCIMMY would have reported as 404; the router answers it as 5xx. */

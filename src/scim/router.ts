@@ -7,6 +7,7 @@ import { authenticateScim, ScimUnauthorized, unauthorized, verifyScimAuth, type 
 import type { ScimContext, ScimDependencies } from './context.ts';
 import { createUserInserter } from './create-batch.ts';
 import { SCIM_CONTENT_TYPE, scimError, sendScimError, toScimFailure } from './errors.ts';
+import { etagMatches } from './etag.ts';
 import { groupHandlers, listScimGroups } from './groups.ts';
 import { attributeSelection, parseListQuery, type ListQuery } from './list.ts';
 import { normalisePatchBody, normalisePatchForResource, normaliseResourceBody, type PatchOperation } from './normalise.ts';
@@ -32,6 +33,8 @@ interface Outcome {
   status: number;
   body?: unknown;
   location?: string;
+  /** The resource's meta.version, sent as ETag (RFC 7644 §3.14); also on a 204 or 304 without a body. */
+  etag?: string;
 }
 
 export function createScimRouter(context: ScimDependencies): Router {
@@ -72,6 +75,8 @@ export function createScimRouter(context: ScimDependencies): Router {
       };
       const start = async (em: ScimContext['em']) => {
         const own: ScimContext = { em, tenantId: auth.tenantId, tokenId: auth.tokenId, actor: `scim:${auth.tokenId}`, lock: write, policy: auth.policy, logger: context.logger, insertUser };
+        const ifMatch = name === 'replace' || name === 'patch' || name === 'delete' ? req.get('If-Match') : undefined;
+        if (ifMatch !== undefined) own.ifMatch = ifMatch;
         if (auth.unverified) {
           own.liveToken = auth.unverified;
           own.verifyAuth = async () => {
@@ -89,6 +94,7 @@ export function createScimRouter(context: ScimDependencies): Router {
         const outcome = transaction ? await context.orm.em.fork().transactional(start) : await start(context.orm.em.fork());
         count(resource, name, outcome.status);
         if (outcome.location) res.location(outcome.location);
+        if (outcome.etag) res.set('ETag', outcome.etag);
         res.status(outcome.status);
         if (outcome.body === undefined) res.end();
         else res.send(JSON.stringify(outcome.body));
@@ -155,6 +161,8 @@ function mountResource(router: Router, name: ResourceName, path: string, operati
     return new Schema(JSON.parse(JSON.stringify(resource)), 'out', Resource.basepath() as string, selection);
   };
   const location = (body: unknown) => (body as { meta?: { location?: string } }).meta?.location;
+  /** Taken from the whole resource, before `attributes` may leave meta out of the body. */
+  const etag = (body: unknown) => (body as { meta?: { version?: string } }).meta?.version;
 
   router.get(path, operation(name, 'list', async (ctx, req) => ({ status: 200, body: await list(ctx, parseListQuery(query(req))) })));
   router.post(
@@ -175,23 +183,27 @@ function mountResource(router: Router, name: ResourceName, path: string, operati
   router.get(
     `${path}/:id`,
     operation(name, 'get', async (ctx, req) => {
-      const { attributes, excludedAttributes } = parseListQuery(query(req));
-      const resource = new Resource(id(req), { ...(attributes ? { attributes } : {}), ...(excludedAttributes ? { excludedAttributes } : {}) });
-      return { status: 200, body: await resource.read(ctx) };
+      // Read whole, then shaped: the ETag is the resource's even when `attributes` leaves meta out.
+      const resource = await new Resource(id(req)).read(ctx);
+      const version = etag(resource);
+      // The client's copy is current (weak comparison, `*` or a list): 304, no body.
+      const ifNoneMatch = req.get('If-None-Match');
+      if (version && ifNoneMatch !== undefined && etagMatches(ifNoneMatch, version)) return { status: 304, etag: version };
+      return { status: 200, body: shaped(req, resource), etag: version };
     }),
   );
   router.post(
     path,
     operation(name, 'create', async (ctx, req) => {
       const created = await new Resource().write(normaliseResourceBody(req.body) as never, ctx);
-      return { status: 201, body: shaped(req, created), location: location(created) };
+      return { status: 201, body: shaped(req, created), location: location(created), etag: etag(created) };
     }),
   );
   router.put(
     `${path}/:id`,
     operation(name, 'replace', async (ctx, req) => {
       const replaced = await new Resource(id(req)).write(normaliseResourceBody(req.body) as never, ctx);
-      return { status: 200, body: shaped(req, replaced) };
+      return { status: 200, body: shaped(req, replaced), etag: etag(replaced) };
     }),
   );
   router.patch(
@@ -213,7 +225,7 @@ function mountResource(router: Router, name: ResourceName, path: string, operati
         result = patched ?? (await resource.read(ctx));
       }
       // Entra ID and Okta expect 204 for groups (members can be large) and the user for users.
-      return name === 'Group' ? { status: 204 } : { status: 200, body: shaped(req, result) };
+      return name === 'Group' ? { status: 204, etag: etag(result) } : { status: 200, body: shaped(req, result), etag: etag(result) };
     }),
   );
   router.delete(

@@ -90,6 +90,6 @@ export function setServiceProviderConfig(documentationUri: string | undefined): 
     // Unsupported; the size is the body limit, which scimmy-routers also reads for its parser.
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 512 * 1024 },
     sort: false,
-    etag: false,
+    etag: { supported: true },
   });
 }

@@ -183,6 +183,7 @@ function mountResource(router: Router, name: ResourceName, path: string, operati
   router.get(
     `${path}/:id`,
     operation(name, 'get', async (ctx, req) => {
+      parseListQuery(query(req)); // a malformed selection is a 400 before anything is read
       // Read whole, then shaped: the ETag is the resource's even when `attributes` leaves meta out.
       const resource = await new Resource(id(req)).read(ctx);
       const version = etag(resource);

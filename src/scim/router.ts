@@ -96,8 +96,10 @@ export function createScimRouter(context: ScimDependencies): Router {
         if (outcome.location) res.location(outcome.location);
         if (outcome.etag) res.set('ETag', outcome.etag);
         res.status(outcome.status);
+        // end, not send: send would add an ETag hashed from the body (express's default), on lists
+        // too; the only ETag SCIM sends is a resource's meta.version.
         if (outcome.body === undefined) res.end();
-        else res.send(JSON.stringify(outcome.body));
+        else res.end(JSON.stringify(outcome.body));
       } catch (error) {
         // A token that stopped being live is the answer, whatever else failed (a 400, a 409).
         if (ctx?.failure instanceof ScimUnauthorized || error instanceof ScimUnauthorized || !(await verify().catch(() => true))) return unauthorized(res, true);

@@ -31,6 +31,8 @@ describe('SCIM ETags', () => {
     // A list has each resource's meta.version.
     const listed = await get(`/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
     expect(listed.body.Resources[0].meta.version).toBe(v1);
+    // No ETag on a list, nor on an error: only a resource's meta.version is ever sent as one.
+    expect([etag(listed), etag(await get('/Users/00000000-0000-4000-8000-000000000000'))]).toEqual([null, null]);
 
     const put = await s.call('PUT', path, { schemas: [CORE_USER], userName, name: { givenName: 'Ada', familyName: 'King' } });
     expect(put.status).toBe(200);
@@ -139,6 +141,7 @@ describe('SCIM ETags', () => {
       expect(refused.status).toBe(412);
       expect(refused.contentType).toMatch(/^application\/scim\+json/);
       expect(refused.body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '412', detail: expect.stringContaining(current) });
+      expect(etag(refused)).toBeNull();
     }
     const after = await get(path);
     expect([after.status, after.body.title, after.body.active, after.body.meta.version]).toEqual([200, 'Lead', true, current]);

@@ -229,7 +229,9 @@ export async function runBulk(plan: BulkPlan, run: RunBulkStep, basepath: string
       const body = answer.outcome.body as { id?: string; meta?: { version?: string; location?: string } } | undefined;
       if (op.method === 'POST' && body?.id) ids.set(op.bulkId!, body.id);
       const location = answer.outcome.location ?? body?.meta?.location ?? (id === undefined ? undefined : `${basepath}${op.endpoint}/${id}`);
-      Object.assign(result, { ...(body?.meta?.version ? { version: body.meta.version } : {}), ...(location ? { location } : {}), status: String(answer.outcome.status) });
+      // A Group PATCH answers 204: its version comes as the outcome's ETag.
+      const version = answer.outcome.etag ?? body?.meta?.version;
+      Object.assign(result, { ...(version ? { version } : {}), ...(location ? { location } : {}), status: String(answer.outcome.status) });
     } else {
       errors++;
       if (op.bulkId !== undefined && op.method === 'POST') failed.set(op.bulkId, i);

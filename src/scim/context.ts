@@ -29,10 +29,13 @@ export interface ScimContext {
   actor: string;
   /** PATCH and PUT: the resource row is locked from the read until commit (no lost updates). */
   lock: boolean;
+  /**
+   * PUT, PATCH, DELETE: the If-Match precondition (the header, or a /Bulk operation's `version`),
+   * checked where the resource row is locked (etag.ts checkIfMatch); a stale one is 412.
+   */
+  ifMatch?: string;
   /** PATCH: the body SCIMMY hands to ingress is the whole patched resource, extensions included. */
   patching?: boolean;
-  /** The request's If-Match (a /Bulk operation's `version`): the write needs the resource at that version. */
-  ifMatch?: string;
   /** An exception SCIMMY would have reported as 404; the router answers it as 5xx. */
   failure?: unknown;
   policy?: Policy;
@@ -55,7 +58,10 @@ export interface ScimOperationInput {
   id?: string;
   body?: unknown;
   query: Record<string, unknown>;
+  /** PUT, PATCH, DELETE: If-Match (the header, or a /Bulk operation's `version`). */
   ifMatch?: string;
+  /** GET of one resource: If-None-Match (a current copy is answered 304). */
+  ifNoneMatch?: string;
 }
 
 /** What one SCIM operation answers: the status, the body (none for 204) and, for a create, its Location. */
@@ -63,6 +69,8 @@ export interface ScimOutcome {
   status: number;
   body?: unknown;
   location?: string;
+  /** The resource's meta.version, sent as ETag (RFC 7644 §3.14); also on a 204 or 304 without a body. */
+  etag?: string;
 }
 
 export async function policyOf(ctx: ScimContext): Promise<Policy> {

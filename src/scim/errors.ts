@@ -66,5 +66,7 @@ export function scimErrorBody(failure: Pick<ScimFailure, 'status' | 'scimType' |
 
 export function sendScimError(res: Response, failure: Pick<ScimFailure, 'status' | 'scimType' | 'detail'>): void {
   if (failure.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
-  res.status(failure.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(scimErrorBody(failure)));
+  // end, not send: send would add an ETag of the error body, which a client could take for the
+  // resource's version (a 412's, say).
+  res.status(failure.status).type(SCIM_CONTENT_TYPE).end(JSON.stringify(scimErrorBody(failure)));
 }

@@ -16,6 +16,7 @@ import { findVisibleUserIds } from '../store/scim-users.ts';
 import { isUuid } from '../store/sql.ts';
 import { guard, type ScimContext } from './context.ts';
 import { scimError } from './errors.ts';
+import { checkIfMatch, groupEtag } from './etag.ts';
 import { scimFilter } from './filter.ts';
 import { attributeSelection, listResponse, type ListQuery } from './list.ts';
 import type { ResourceHandlers, ScimResourceInstance } from './schemas.ts';
@@ -33,7 +34,7 @@ function toScimGroup(row: ScimGroupRecord, members: ScimGroupMember[] | undefine
     displayName: row.displayName,
     ...(row.externalId ? { externalId: row.externalId } : {}),
     ...(members?.length ? { members: members.map((m): Member => ({ value: m.userId, ...(m.display ? { display: m.display } : {}), type: 'User' })) } : {}),
-    meta: { resourceType: 'Group', created: row.createdAt, lastModified: row.updatedAt, version: `W/"${row.version}"` },
+    meta: { resourceType: 'Group', created: row.createdAt, lastModified: row.updatedAt, version: groupEtag(row.version) },
   };
 }
 
@@ -47,6 +48,8 @@ function wantsMembers(query: Pick<ListQuery, 'attributes' | 'excludedAttributes'
 async function findGroup(ctx: ScimContext, id: string | undefined, lock: boolean): Promise<ScimGroupRecord> {
   const row = await findScimGroup(ctx.em, ctx.tenantId, id, { lock });
   if (!row) throw scimError(404, undefined, `Group ${id} not found`);
+  // Locked for a write: its If-Match holds against the row as locked, or nothing is written.
+  if (lock) checkIfMatch(ctx, `Group ${row.id}`, groupEtag(row.version));
   return row;
 }
 

@@ -8,6 +8,7 @@ import { bulkHandler, bulkJsonBody, isBulkPath } from './bulk.ts';
 import type { ScimContext, ScimDependencies, ScimOperationInput, ScimOutcome } from './context.ts';
 import { createUserInserter } from './create-batch.ts';
 import { SCIM_CONTENT_TYPE, scimError, sendScimError, toScimFailure, type ScimFailure } from './errors.ts';
+import { etagMatches } from './etag.ts';
 import { groupHandlers, listScimGroups } from './groups.ts';
 import { attributeSelection, parseListQuery, type ListQuery } from './list.ts';
 import { normalisePatchBody, normalisePatchForResource, normaliseResourceBody, type PatchOperation } from './normalise.ts';
@@ -113,16 +114,22 @@ export function createScimRouter(context: ScimDependencies): Router {
     (resource: ResourceName, name: Operation, run: Run): RequestHandler =>
     async (req, res) => {
       const input: ScimOperationInput = { query: req.query as Record<string, unknown>, body: req.body, ...(req.params.id === undefined ? {} : { id: String(req.params.id) }) };
-      const ifMatch = req.get('if-match');
+      // The preconditions a SCIM client sends (RFC 7644 §3.14): If-Match on writes, If-None-Match on a read.
+      const ifMatch = name === 'replace' || name === 'patch' || name === 'delete' ? req.get('If-Match') : undefined;
       if (ifMatch !== undefined) input.ifMatch = ifMatch;
+      const ifNoneMatch = name === 'get' ? req.get('If-None-Match') : undefined;
+      if (ifNoneMatch !== undefined) input.ifNoneMatch = ifNoneMatch;
       const answer = await perform(res.locals.scim as ScimAuth, resource, name, run, input, { method: req.method, path: req.originalUrl });
       if ('unauthorized' in answer) return unauthorized(res, true);
       if ('failure' in answer) return sendScimError(res, answer.failure);
       const { outcome } = answer;
       if (outcome.location) res.location(outcome.location);
+      if (outcome.etag) res.set('ETag', outcome.etag);
       res.status(outcome.status);
+      // end, not send: send would add an ETag hashed from the body (express's default), on lists
+      // too; the only ETag SCIM sends is a resource's meta.version.
       if (outcome.body === undefined) res.end();
-      else res.send(JSON.stringify(outcome.body));
+      else res.end(JSON.stringify(outcome.body));
     };
 
   const operations = { User: resourceOperations('User'), Group: resourceOperations('Group') };
@@ -185,6 +192,8 @@ function resourceOperations(name: ResourceName) {
     return new Schema(JSON.parse(JSON.stringify(resource)), 'out', Resource.basepath() as string, selection);
   };
   const location = (body: unknown) => (body as { meta?: { location?: string } }).meta?.location;
+  /** Taken from the whole resource, before `attributes` may leave meta out of the body. */
+  const etag = (body: unknown) => (body as { meta?: { version?: string } }).meta?.version;
   const id = (input: ScimOperationInput) => String(input.id);
 
   return {
@@ -202,17 +211,21 @@ function resourceOperations(name: ResourceName) {
       return { status: 200, body: await list(ctx, parseListQuery(params) satisfies ListQuery) };
     }) satisfies Run,
     get: (async (ctx, input) => {
-      const { attributes, excludedAttributes } = parseListQuery(input.query);
-      const resource = new Resource(id(input), { ...(attributes ? { attributes } : {}), ...(excludedAttributes ? { excludedAttributes } : {}) });
-      return { status: 200, body: await resource.read(ctx) };
+      parseListQuery(input.query); // a malformed selection is a 400 before anything is read
+      // Read whole, then shaped: the ETag is the resource's even when `attributes` leaves meta out.
+      const resource = await new Resource(id(input)).read(ctx);
+      const version = etag(resource);
+      // The client's copy is current (weak comparison, `*` or a list): 304, no body.
+      if (version && input.ifNoneMatch !== undefined && etagMatches(input.ifNoneMatch, version)) return { status: 304, etag: version };
+      return { status: 200, body: shaped(input, resource), etag: version };
     }) satisfies Run,
     create: (async (ctx, input) => {
       const created = await new Resource().write(normaliseResourceBody(input.body) as never, ctx);
-      return { status: 201, body: shaped(input, created), location: location(created) };
+      return { status: 201, body: shaped(input, created), location: location(created), etag: etag(created) };
     }) satisfies Run,
     replace: (async (ctx, input) => {
       const replaced = await new Resource(id(input)).write(normaliseResourceBody(input.body) as never, ctx);
-      return { status: 200, body: shaped(input, replaced) };
+      return { status: 200, body: shaped(input, replaced), etag: etag(replaced) };
     }) satisfies Run,
     patch: (async (ctx, input) => {
       ctx.patching = true;
@@ -231,7 +244,7 @@ function resourceOperations(name: ResourceName) {
         result = patched ?? (await resource.read(ctx));
       }
       // Entra ID and Okta expect 204 for groups (members can be large) and the user for users.
-      return name === 'Group' ? { status: 204 } : { status: 200, body: shaped(input, result) };
+      return name === 'Group' ? { status: 204, etag: etag(result) } : { status: 200, body: shaped(input, result), etag: etag(result) };
     }) satisfies Run,
     delete: (async (ctx, input) => {
       await new Resource(id(input)).dispose(ctx);

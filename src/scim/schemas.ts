@@ -96,6 +96,6 @@ export function setServiceProviderConfig(documentationUri: string | undefined): 
     changePassword: true,
     bulk: { supported: true, maxOperations: MAX_BULK_OPERATIONS, maxPayloadSize: MAX_BULK_PAYLOAD },
     sort: false,
-    etag: false,
+    etag: { supported: true },
   });
 }

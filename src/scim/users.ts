@@ -19,6 +19,7 @@ import { scimActive } from '../lifecycle/transition.ts';
 import { USER_STATUSES, type UserRole } from '../lifecycle/statuses.ts';
 import { guard, policyOf, type ScimContext } from './context.ts';
 import { scimError } from './errors.ts';
+import { checkIfMatch, userEtag } from './etag.ts';
 import { scimFilter } from './filter.ts';
 import { applyIdpRequest, scheduleTermination } from './idp-events.ts';
 import { attributeSelection, listResponse, type ListQuery } from './list.ts';
@@ -47,7 +48,7 @@ function isScimActive(row: Pick<ScimUserRecord, 'status' | 'idpActive'>): boolea
   return scimActive(row.status) && row.idpActive;
 }
 
-function toScimUser(row: ScimUserRecord): Record<string, unknown> {
+function toScimUser(row: ScimUserRecord): Record<string, unknown> & { meta: { version: string } } {
   const extra = row.scimExtra ?? {};
   const extraName = (extra.name ?? {}) as Record<string, unknown>;
   const name = compact({ ...extraName, givenName: row.firstName, familyName: row.lastName });
@@ -59,7 +60,7 @@ function toScimUser(row: ScimUserRecord): Record<string, unknown> {
     department: row.department,
     manager: row.managerId ? compact({ value: row.managerId, displayName: row.managerDisplayName }) : null,
   });
-  return {
+  const user = {
     id: row.id,
     ...compact({ externalId: row.externalId, displayName: row.displayName, title: row.title }),
     userName: row.userName,
@@ -71,13 +72,16 @@ function toScimUser(row: ScimUserRecord): Record<string, unknown> {
     ...(row.groups?.length ? { groups: row.groups.map((g) => ({ ...g, type: 'direct' })) } : {}),
     ...(Object.keys(enterprise).length ? { [ENTERPRISE_USER]: enterprise } : {}),
     [TURNOVER_USER]: compact({ extension: row.extension, role: row.role, terminationDate: isoDate(row.terminationDate), status: row.status }),
-    meta: { resourceType: 'User', created: row.createdAt, lastModified: row.updatedAt, version: `W/"${row.version}"` },
+    meta: { resourceType: 'User', created: row.createdAt, lastModified: row.updatedAt },
   };
+  return { ...user, meta: { ...user.meta, version: userEtag(row.version, user) } };
 }
 
 async function findVisibleUser(ctx: ScimContext, id: string | undefined, lock: boolean): Promise<ScimUserRecord> {
   const row = await findScimUser(ctx.em, ctx.tenantId, id, { lock });
   if (!row) throw scimError(404, undefined, `User ${id} not found`);
+  // Locked for a write: its If-Match holds against the row as locked, or nothing is written.
+  if (lock) checkIfMatch(ctx, `User ${row.id}`, toScimUser(row).meta.version);
   return row;
 }
 

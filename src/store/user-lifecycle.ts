@@ -255,7 +255,8 @@ async function purgePersonalData(em: EntityManager, userId: string): Promise<voi
       where id = ?`,
     [userId],
   );
-  await sql(`update users set manager_id = null where manager_id = ?`, [userId]);
+  // The reports' SCIM manager attribute changes: a new version of each (their ETags).
+  await sql(`update users set manager_id = null, version = version + 1, updated_at = now() where manager_id = ?`, [userId]);
   await erasePersonalDetailsFromAudit(em, userId);
 }
 

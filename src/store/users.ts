@@ -311,9 +311,16 @@ function normalise<R extends UserRecord>(row: R): R {
   return { ...row, failedLoginCount: Number(row.failedLoginCount) };
 }
 
-/** What the identity provider last asked for a user (active or not, deleted when), whatever the policy made of it. */
+/**
+ * What the identity provider last asked for a user (active or not, deleted when), whatever the
+ * policy made of it. A change is a new version: SCIM's `active` shows it (a held deactivation).
+ */
 export async function updateUserIdpStateById(em: EntityManager, id: string, state: { active: boolean; deleted: boolean }): Promise<void> {
-  await sqlIn(em)(`update users set idp_active = ?, idp_deleted_at = case when ? then now() else null end where id = ?`, [state.active, state.deleted, id]);
+  await sqlIn(em)(
+    `update users set idp_active = ?, idp_deleted_at = case when ? then now() else null end, version = version + 1, updated_at = now()
+      where id = ? and (idp_active <> ? or (idp_deleted_at is not null) <> ?)`,
+    [state.active, state.deleted, id, state.active, state.deleted],
+  );
 }
 
 /** A user of the tenant by user name (any case), purged ones aside: the CLI names users so. */

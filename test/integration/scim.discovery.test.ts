@@ -14,7 +14,7 @@ describe('SCIM discovery', () => {
       filter: { supported: true, maxResults: 200 },
       changePassword: { supported: true },
       sort: { supported: false },
-      etag: { supported: false },
+      etag: { supported: true },
       authenticationSchemes: [expect.objectContaining({ type: 'oauthbearertoken' })],
     });
     expect(reply.body.authenticationSchemes).toHaveLength(1);

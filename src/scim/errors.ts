@@ -3,6 +3,7 @@ import SCIMMY from 'scimmy';
 import { classifyInputError } from '../input-guard.ts';
 import { classifyDatabaseError, RETRY_AFTER_SECONDS } from '../store/errors.ts';
 import { UnsupportedFilter } from '../store/scim-filter.ts';
+import { noteScimFailure } from './provisioning-log.ts';
 
 /**
  * The one place that turns anything thrown while serving SCIM into an RFC 7644 §3.12 error body:
@@ -66,5 +67,6 @@ export function scimErrorBody(failure: Pick<ScimFailure, 'status' | 'scimType' |
 
 export function sendScimError(res: Response, failure: Pick<ScimFailure, 'status' | 'scimType' | 'detail'>): void {
   if (failure.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  noteScimFailure(res, failure);
   res.status(failure.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(scimErrorBody(failure)));
 }

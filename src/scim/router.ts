@@ -6,6 +6,7 @@ import { scimOperations } from '../metrics.ts';
 import { authenticateScim, ScimUnauthorized, unauthorized, verifyScimAuth, type ScimAuth } from './auth.ts';
 import type { ScimContext, ScimDependencies } from './context.ts';
 import { createUserInserter } from './create-batch.ts';
+import { recordProvisioning } from './provisioning-log.ts';
 import { SCIM_CONTENT_TYPE, scimError, sendScimError, toScimFailure } from './errors.ts';
 import { groupHandlers, listScimGroups } from './groups.ts';
 import { attributeSelection, parseListQuery, type ListQuery } from './list.ts';
@@ -43,6 +44,8 @@ export function createScimRouter(context: ScimDependencies): Router {
 
   const insertUser = createUserInserter(context.orm);
   const router = express.Router();
+  // First, so that every request, refused or not, gets its provisioning log row.
+  router.use(recordProvisioning(context.provisioningLog));
   router.use((_req, res, next) => {
     res.type(SCIM_CONTENT_TYPE);
     next();

@@ -1,16 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { INACTIVITY_SWEEP_CRON, insertInactivitySweepTasks, SCHEDULE_INACTIVITY_SWEEPS } from '../../src/queue/schedules.ts';
+import {
+  INACTIVITY_SWEEP_CRON,
+  insertInactivitySweepTasks,
+  PROVISIONING_LOG_PRUNE_CRON,
+  SCHEDULE_INACTIVITY_SWEEPS,
+  SCHEDULE_PROVISIONING_LOG_PRUNE,
+} from '../../src/queue/schedules.ts';
 import { queueBackendsUnderTest } from '../support/database.ts';
 import { useTestRuntime } from '../support/runtime.ts';
 
 describe.each(queueBackendsUnderTest())('daily inactivity sweep schedule on $name', ({ name, redisUrl }) => {
   const t = useTestRuntime({ label: `schedules_${name}`, redisUrl, roles: { api: false, relay: true, workers: true } });
 
-  it('is installed once as a daily job scheduler, however many processes start', async () => {
+  it('is installed once as a daily job scheduler (beside the hourly provisioning log prune), however many processes start', async () => {
     const { installSchedules } = await import('../../src/queue/schedules.ts');
     await installSchedules(t.runtime.queues);
     const schedulers = await t.runtime.queues.lifecycle.getJobSchedulers();
-    expect(schedulers).toEqual([expect.objectContaining({ key: 'inactivity-sweeps', name: SCHEDULE_INACTIVITY_SWEEPS, pattern: INACTIVITY_SWEEP_CRON })]);
+    expect(schedulers.sort((a, b) => a.key.localeCompare(b.key))).toEqual([
+      expect.objectContaining({ key: 'inactivity-sweeps', name: SCHEDULE_INACTIVITY_SWEEPS, pattern: INACTIVITY_SWEEP_CRON }),
+      expect.objectContaining({ key: 'provisioning-log-prune', name: SCHEDULE_PROVISIONING_LOG_PRUNE, pattern: PROVISIONING_LOG_PRUNE_CRON }),
+    ]);
   });
 
   it('writes one sweep task per tenant per tick, never two live ones, and the sweep runs', async () => {

@@ -77,6 +77,8 @@ export interface ScimOperationRecord {
   /** The resource's id when the path has none (a create's new id). */
   resourceId?: string | null;
   failure?: Pick<ScimFailure, 'scimType' | 'detail'>;
+  /** `performance.now()` when the operation began; by default when the request did. */
+  startedAt?: number;
 }
 
 /**
@@ -90,7 +92,7 @@ export function recordScimOperation(res: Response, operation: ScimOperationRecor
   if (!record || !auth) return;
   const described = describeScimRequest(operation.method, operation.path);
   record.writer.record(
-    rowOf(record, auth, {
+    rowOf(operation.startedAt === undefined ? record : { ...record, started: operation.startedAt }, auth, {
       ...operation,
       ...described,
       resourceId: described.resourceId ?? uuidIn(operation.resourceId ?? undefined),

@@ -135,6 +135,15 @@ export function outcomeOf(status: number): ProvisioningOutcome {
 
 type Described = { resourceType: string | null; operation: string | null; resourceId: string | null };
 
+const ITEM_OPERATIONS: Record<string, string | undefined> = { GET: 'get', PUT: 'replace', PATCH: 'patch', DELETE: 'delete' };
+const OTHER_RESOURCES: Record<string, string | undefined> = {
+  bulk: 'Bulk',
+  schemas: 'Schema',
+  resourcetypes: 'ResourceType',
+  serviceproviderconfig: 'ServiceProviderConfig',
+  me: 'Me',
+};
+
 /** Resource type, operation and id from a request's method and path below /scim/v2. */
 export function describeScimRequest(method: string, path: string): Described {
   const [first, second, ...rest] = path.split('/').filter(Boolean);
@@ -145,11 +154,10 @@ export function describeScimRequest(method: string, path: string): Described {
     if (rest.length) return { resourceType, operation: null, resourceId: null };
     if (second === undefined) return { resourceType, operation: verb === 'GET' ? 'list' : verb === 'POST' ? 'create' : null, resourceId: null };
     if (second === '.search') return { resourceType, operation: verb === 'POST' ? 'list' : null, resourceId: null };
-    const operation = { GET: 'get', PUT: 'replace', PATCH: 'patch', DELETE: 'delete' }[verb] ?? null;
+    const operation = ITEM_OPERATIONS[verb] ?? null;
     return { resourceType, operation, resourceId: uuidIn(second) };
   }
-  const known = { bulk: 'Bulk', schemas: 'Schema', resourcetypes: 'ResourceType', serviceproviderconfig: 'ServiceProviderConfig', me: 'Me' }[kind ?? ''];
-  return { resourceType: known ?? null, operation: null, resourceId: null };
+  return { resourceType: OTHER_RESOURCES[kind ?? ''] ?? null, operation: null, resourceId: null };
 }
 
 /** The userName (users) or displayName (groups) a create, replace or patch names. */
@@ -206,11 +214,15 @@ function uuidIn(value: string | undefined): string | null {
   return value && UUID.test(value) ? value.toLowerCase() : null;
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f]/g;
+
 /** A string fit for a text column: control characters (NUL above all) dropped, trimmed, at most `max` long. */
 function text(value: unknown, max: number): string | null {
   if (typeof value !== 'string') return null;
-  // eslint-disable-next-line no-control-regex
-  const clean = value.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const clean = (CONTROL.test(value) ? value.replace(CONTROLS, '') : value).trim();
   return clean ? clean.slice(0, max) : null;
 }
 

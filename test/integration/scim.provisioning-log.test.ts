@@ -4,7 +4,7 @@ import { pruneProvisioningLog } from '../../src/queue/schedules.ts';
 import { createProvisioningLogWriter } from '../../src/scim/provisioning-log-writer.ts';
 import { createLogger } from '../../src/log.ts';
 import { insertProvisioningLogEntries, type ProvisioningLogRow } from '../../src/store/provisioning-log.ts';
-import { apiClient, createAdminToken } from '../support/api-client.ts';
+import { apiClient, createAdminToken, createTenant } from '../support/api-client.ts';
 import { CORE_USER, PATCH_OP, uniqueName, useScim } from './scim.helpers.ts';
 
 /** The provisioning log from real SCIM requests to the rows the admin API answers. */
@@ -109,6 +109,19 @@ describe('provisioning log', () => {
       expect(reply.body.code, query).toMatch(/^(validation_failed|invalid_cursor)$/);
     }
     expect((await apiClient(s.t).get('/admin/provisioning-log')).status).toBe(401);
+  });
+
+  it("is in the OpenAPI document, and another tenant's operators see none of this tenant's rows", async () => {
+    const doc = (await apiClient(s.t).get('/admin/openapi.json')).body;
+    expect(doc.paths['/provisioning-log'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['userId', 'outcome', 'from', 'to', 'cursor', 'limit']),
+    );
+    expect(doc.components.schemas.ProvisioningLogEntry.properties.outcome.enum).toEqual(['ok', 'client_error', 'server_error']);
+    expect((await rowsFor('', 1)).length).toBeGreaterThan(0);
+    const other = apiClient(s.t, await createAdminToken(s.t, 'admin', await createTenant(s.t, 'provisioning-log-other')));
+    const seen = await other.get('/admin/provisioning-log');
+    expect(seen.status).toBe(200);
+    expect(seen.body.entries).toEqual([]);
   });
 
   it('keeps rows for the configured days: the prune deletes older ones in batches and keeps the rest', async () => {

@@ -28,4 +28,6 @@ export const DEFAULTS = {
   SHUTDOWN_TIMEOUT_MS: 25_000,
   /** A job whose worker died is taken over after this long without a lock renewal. */
   JOB_LOCK_MS: 30_000,
+  /** Days a SCIM request stays in the provisioning log (Entra keeps its provisioning logs 30 days). */
+  PROVISIONING_LOG_DAYS: 30,
 } as const;

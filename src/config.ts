@@ -43,6 +43,7 @@ const envSchema = z.object({
   ),
   SHUTDOWN_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(DEFAULTS.SHUTDOWN_TIMEOUT_MS)),
   JOB_LOCK_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1000).max(600_000).default(DEFAULTS.JOB_LOCK_MS)),
+  PROVISIONING_LOG_DAYS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(3650).default(DEFAULTS.PROVISIONING_LOG_DAYS)),
 });
 
 /** Every environment variable turnover reads. */
@@ -79,6 +80,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** A job whose worker stops renewing its lock this long is taken over by another worker. */
   jobLockMs: number;
+  /** Days a SCIM request stays in the provisioning log; older rows are pruned daily. */
+  provisioningLogDays: number;
 }
 
 export class ConfigError extends Error {
@@ -111,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queuePrefix: e.QUEUE_PREFIX,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     jobLockMs: e.JOB_LOCK_MS,
+    provisioningLogDays: e.PROVISIONING_LOG_DAYS,
   };
 }
 

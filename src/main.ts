@@ -13,6 +13,7 @@ import { startRelay } from './queue/relay.ts';
 import { installSchedules } from './queue/schedules.ts';
 import { openTaskQueues, type TaskQueues } from './queue/task-queues.ts';
 import { startWorkers } from './queue/workers.ts';
+import { createProvisioningLogWriter } from './scim/provisioning-log-writer.ts';
 import { createQueueMetricsCollector } from './queue/metrics.ts';
 import { listen, openStore } from './startup.ts';
 import type { DatabaseHandle } from './store/database.ts';
@@ -92,7 +93,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
       const workers = startWorkers(
         queue,
         { orm, processors: options.processors ?? PROCESSORS, mailer, publicUrl: config.publicUrl, logger },
-        { concurrency: { lifecycle: config.lifecycleConcurrency, mail: config.workerConcurrency }, lockMs: config.jobLockMs },
+        { concurrency: { lifecycle: config.lifecycleConcurrency, mail: config.workerConcurrency }, lockMs: config.jobLockMs, provisioningLogDays: config.provisioningLogDays },
       );
       // Stopped before the queue backend closes: running jobs finish first.
       stops.push(() => workers.close());
@@ -100,6 +101,9 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
 
     const limits = roles.api ? sharedLimitStores(config.redisUrl, config.queuePrefix) : undefined;
     if (limits) stops.push(() => limits.close());
+    // Closed after the HTTP server (stops run in reverse): the last requests' rows are written.
+    const provisioningLog = roles.api ? createProvisioningLogWriter({ orm, logger }) : undefined;
+    if (provisioningLog) stops.push(() => provisioningLog.close());
 
     const runtime: Runtime = { config, database, orm, queue, queues, mailer, stop: stopAll };
 
@@ -111,7 +115,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
       const app = createApp({
         logger,
         beforeScrape: createQueueMetricsCollector({ orm, queues }),
-        ...(roles.api ? { api: { config, logger, orm, queue, queues, mailer, ...(limits ? { limits } : {}) } } : {}),
+        ...(roles.api && provisioningLog ? { api: { config, logger, orm, queue, queues, mailer, provisioningLog, ...(limits ? { limits } : {}) } } : {}),
         readiness: [
           { name: 'database', check: () => pingDatabase(orm) },
           { name: 'queue', check: () => queue.ping() },

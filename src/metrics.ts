@@ -78,3 +78,16 @@ export const deprovisionGuardTrips = new Counter({
   help: 'IdP-driven deprovisioning tasks held for approval by the mass-deprovision guard.',
   registers: [registry],
 });
+
+export const provisioningLogWritten = new Counter({
+  name: 'turnover_provisioning_log_entries_written_total',
+  help: 'SCIM requests written to the provisioning log.',
+  registers: [registry],
+});
+
+export const provisioningLogDropped = new Counter({
+  name: 'turnover_provisioning_log_entries_dropped_total',
+  help: 'SCIM requests left out of the provisioning log: buffer full (overflow), refused by the database (write_failed), or after shutdown (closed).',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});

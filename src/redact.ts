@@ -161,3 +161,20 @@ function redactArray(values: unknown[], seen: Map<object, unknown>): unknown[] {
   const next = values.map((v) => redactError(v, seen));
   return next.some((v, i) => v !== values[i]) ? next : values;
 }
+
+// ---- SCIM filters ---------------------------------------------------------------------------
+
+/** `attrPath op "value"` in a SCIM filter (RFC 7644 §3.4.2.2); the value as written, quotes and escapes included. */
+const FILTER_COMPARISON = /([A-Za-z][\w$.:-]*)(\s+(?:eq|ne|co|sw|ew|gt|ge|lt|le)\s+)("(?:[^"\\]|\\.)*")/gi;
+
+/**
+ * A SCIM filter with the value compared to any secret-named attribute (`password eq "..."`,
+ * judged by isSecretParam on the attribute's last name) replaced by `"[redacted]"`; the rest kept
+ * as written, so an operator still reads which user a lookup was for.
+ */
+export function redactScimFilter(filter: string): string {
+  return filter.replace(FILTER_COMPARISON, (whole, attribute: string, op: string) => {
+    const name = attribute.split(/[.:]/).at(-1) ?? attribute;
+    return isSecretParam(name) ? `${attribute}${op}"${REDACTED}"` : whole;
+  });
+}

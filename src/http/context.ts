@@ -3,6 +3,7 @@ import type { Logger } from '../log.ts';
 import type { Mailer } from '../mail/transport.ts';
 import type { QueueBackend } from '../queue/backend.ts';
 import type { TaskQueues } from '../queue/task-queues.ts';
+import type { ProvisioningLogWriter } from '../scim/provisioning-log-writer.ts';
 import type { Orm } from '../store/orm.ts';
 import type { SharedLimitStores } from './rate-limit-store.ts';
 
@@ -15,6 +16,7 @@ export interface ApiContext {
   queue: QueueBackend;
   queues: TaskQueues;
   mailer: Mailer;
+  provisioningLog: ProvisioningLogWriter;
   /** Rate-limit counters shared across API processes (Redis); per process when absent. */
   limits?: SharedLimitStores;
 }

@@ -2,7 +2,7 @@ import type { Worker } from 'bullmq';
 import { QUEUE_NAMES, type QueueName } from '../lifecycle/tasks.ts';
 import type { QueueBackend } from './backend.ts';
 import { createTaskRunner, type RunTaskDependencies } from './run-task.ts';
-import { insertInactivitySweepTasks, isScheduleJob } from './schedules.ts';
+import { isScheduleJob, runScheduleJob } from './schedules.ts';
 import type { JobData } from './task-queues.ts';
 
 /**
@@ -12,13 +12,17 @@ import type { JobData } from './task-queues.ts';
 export function startWorkers(
   backend: QueueBackend,
   deps: RunTaskDependencies,
-  { concurrency, lockMs }: { concurrency: Record<QueueName, number>; lockMs: number },
+  {
+    concurrency,
+    lockMs,
+    provisioningLogDays,
+  }: { concurrency: Record<QueueName, number>; lockMs: number; /** Retention, for the schedule that prunes the provisioning log. */ provisioningLogDays: number },
 ): { close(): Promise<void> } {
   const runner = createTaskRunner(deps);
   const workers: Worker<JobData>[] = QUEUE_NAMES.map((name) => {
     const worker = backend.createWorker<JobData>(
       name,
-      async (job, token) => (isScheduleJob(job) ? { tasks: await insertInactivitySweepTasks(deps.orm) } : runner.run(job, token)),
+      async (job, token) => (isScheduleJob(job) ? runScheduleJob(job, { orm: deps.orm, provisioningLogDays }) : runner.run(job, token)),
       {
       concurrency: concurrency[name],
       // A worker that dies mid-job: its lock lapses and another worker takes the job over.

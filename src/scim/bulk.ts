@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { recordScimOperation } from './provisioning-log.ts';
 import { jsonBody } from '../input-guard.ts';
 import type { ScimAuth } from './auth.ts';
 import type { ScimOperationInput, ScimOutcome } from './context.ts';
@@ -275,7 +276,28 @@ export function bulkHandler(options: { basepath: string; run: (auth: ScimAuth, s
     }
     const auth = res.locals.scim as ScimAuth;
     // The token was looked up for this request (only a single create defers that, auth.ts).
-    const response = await runBulk(plan, (step) => options.run(auth, step), options.basepath);
-    res.status(200).send(JSON.stringify(response));
+    const response = await runBulk(
+      plan,
+      async (step) => {
+        const startedAt = performance.now();
+        const answer = await options.run(auth, step);
+        // Each operation is a row of the provisioning log of its own, as if sent alone.
+        const failure = 'failure' in answer ? answer.failure : 'unauthorized' in answer ? { status: 401, detail: 'The bearer token is no longer valid.' } : undefined;
+        const created = 'outcome' in answer ? (answer.outcome.body as { id?: unknown } | undefined)?.id : undefined;
+        recordScimOperation(res, {
+          method: step.method,
+          path: step.path,
+          status: 'outcome' in answer ? answer.outcome.status : failure!.status,
+          body: step.input.body,
+          ...(typeof created === 'string' ? { resourceId: created } : {}),
+          ...(failure ? { failure } : {}),
+          startedAt,
+        });
+        return answer;
+      },
+      options.basepath,
+    );
+    // end, not send: no body-hash ETag (router.ts).
+    res.status(200).end(JSON.stringify(response));
   };
 }

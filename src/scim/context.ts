@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import type { EntityManager, Orm } from '../store/orm.ts';
 import type { ScimCreateOutcome, ScimUserCreate } from '../store/scim-users.ts';
 import type { LiveScimToken } from '../store/scim-tokens.ts';
+import type { ProvisioningLogWriter } from './provisioning-log-writer.ts';
 import { loadPolicy } from '../store/user-lifecycle.ts';
 
 /**
@@ -17,6 +18,8 @@ export interface ScimDependencies {
   config: Config;
   logger: Logger;
   orm: Orm;
+  /** Where each request's provisioning log row goes (buffered; main.ts closes it at shutdown). */
+  provisioningLog: ProvisioningLogWriter;
 }
 
 export interface ScimContext {

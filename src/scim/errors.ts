@@ -3,6 +3,7 @@ import SCIMMY from 'scimmy';
 import { classifyInputError } from '../input-guard.ts';
 import { classifyDatabaseError, RETRY_AFTER_SECONDS } from '../store/errors.ts';
 import { UnsupportedFilter } from '../store/scim-filter.ts';
+import { noteScimFailure } from './provisioning-log.ts';
 
 /**
  * The one place that turns anything thrown while serving SCIM into an RFC 7644 §3.12 error body:
@@ -68,5 +69,6 @@ export function sendScimError(res: Response, failure: Pick<ScimFailure, 'status'
   if (failure.status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
   // end, not send: send would add an ETag of the error body, which a client could take for the
   // resource's version (a 412's, say).
+  noteScimFailure(res, failure);
   res.status(failure.status).type(SCIM_CONTENT_TYPE).end(JSON.stringify(scimErrorBody(failure)));
 }

@@ -7,6 +7,7 @@ import { authenticateScim, ScimUnauthorized, unauthorized, verifyScimAuth, type 
 import { bulkHandler, bulkJsonBody, isBulkPath } from './bulk.ts';
 import type { ScimContext, ScimDependencies, ScimOperationInput, ScimOutcome } from './context.ts';
 import { createUserInserter } from './create-batch.ts';
+import { recordProvisioning } from './provisioning-log.ts';
 import { SCIM_CONTENT_TYPE, scimError, sendScimError, toScimFailure, type ScimFailure } from './errors.ts';
 import { etagMatches } from './etag.ts';
 import { groupHandlers, listScimGroups } from './groups.ts';
@@ -46,6 +47,8 @@ export function createScimRouter(context: ScimDependencies): Router {
 
   const insertUser = createUserInserter(context.orm);
   const router = express.Router();
+  // First, so that every request, refused or not, gets its provisioning log row.
+  router.use(recordProvisioning(context.provisioningLog));
   router.use((_req, res, next) => {
     res.type(SCIM_CONTENT_TYPE);
     next();

@@ -14,6 +14,7 @@ import {
 } from '../lifecycle/transition.ts';
 import { LifecycleWrites, planUserWrite } from './lifecycle-writes.ts';
 import { erasePersonalDetailsFromAudit, insertAuditEntriesSql } from './audit.ts';
+import { erasePersonalDetailsFromProvisioningLog } from './provisioning-log.ts';
 import { sqlExpression, sqlIn, type SqlFragment } from './sql.ts';
 import { insertTasksSql } from './tasks.ts';
 import { countOtherAdmins, derivedLoginSql, lockTenantUsers } from './users.ts';
@@ -258,6 +259,7 @@ async function purgePersonalData(em: EntityManager, userId: string): Promise<voi
   // The reports' SCIM manager attribute changes: a new version of each (their ETags).
   await sql(`update users set manager_id = null, version = version + 1, updated_at = now() where manager_id = ?`, [userId]);
   await erasePersonalDetailsFromAudit(em, userId);
+  await erasePersonalDetailsFromProvisioningLog(em, userId);
 }
 
 /** The columns a new user may be given (SCIM or admin); status and secrets are decided here. */

@@ -117,3 +117,14 @@ describe('redactError and serializeError', () => {
     expect(aggregate.aggregateErrors.map((e: { type: string }) => e.type)).toEqual(['TypeError', 'UniqueConstraintViolationException']);
   });
 });
+
+describe('redactScimFilter', () => {
+  it('hides the value compared to a secret-named attribute, keeps the rest as written', async () => {
+    const { redactScimFilter } = await import('../../src/redact.ts');
+    expect(redactScimFilter('userName eq "ada@example.org" and password eq "hunter\\"2"')).toBe('userName eq "ada@example.org" and password eq "[redacted]"');
+    expect(redactScimFilter('urn:ietf:params:scim:schemas:core:2.0:User:password Eq "x" or emails[value co "@example.org"]')).toBe(
+      'urn:ietf:params:scim:schemas:core:2.0:User:password Eq "[redacted]" or emails[value co "@example.org"]',
+    );
+    expect(redactScimFilter('externalId eq "E-1"')).toBe('externalId eq "E-1"');
+  });
+});

@@ -10,6 +10,7 @@ import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { SignIn } from './pages/SignIn.tsx';
 import { AddUsers } from './pages/AddUsers.tsx';
 import { Audit } from './pages/Audit.tsx';
+import { ProvisioningLog } from './pages/ProvisioningLog.tsx';
 import { Settings } from './pages/Settings.tsx';
 import { UserDetail } from './pages/UserDetail.tsx';
 import { Work } from './pages/Work.tsx';
@@ -48,6 +49,7 @@ function Shell({ me }: { me: Me }) {
     { to: '/add', label: 'Add users' },
     { to: '/work', label: 'Work' },
     { to: '/audit', label: 'Audit' },
+    { to: '/provisioning-log', label: 'Provisioning log' },
     // Office managers act on users; only admins change the tenant (settings, tokens, queues).
     ...(me.role === 'admin' ? [{ to: '/settings', label: 'Settings' }] : []),
   ];
@@ -97,6 +99,7 @@ function Shell({ me }: { me: Me }) {
             <Route path="/add" element={<AddUsers />} />
             <Route path="/work" element={<Work canApprove={me.role === 'admin'} />} />
             <Route path="/audit" element={<Audit />} />
+            <Route path="/provisioning-log" element={<ProvisioningLog />} />
             {me.role === 'admin' ? <Route path="/settings" element={<Settings />} /> : null}
             <Route path="*" element={<Navigate to="/users" replace />} />
           </Routes>

@@ -8,6 +8,7 @@ import { createRouteDefiner } from './route.ts';
 import { auditRoutes } from './audit.ts';
 import { dataRoutes } from './data.ts';
 import { operationRoutes } from './operations.ts';
+import { provisioningLogRoutes } from './provisioning-log.ts';
 import { queueDashboard } from './queues.ts';
 import { settingsRoutes } from './settings.ts';
 import { tokenRoutes } from './tokens.ts';
@@ -39,6 +40,7 @@ export function createAdminRouter(context: ApiContext): Router {
   settingsRoutes(define, { orm });
   tokenRoutes(define, { orm });
   auditRoutes(define, { orm });
+  provisioningLogRoutes(define, { orm });
   queueDashboard(router, { queues: context.queues });
   return router;
 }

@@ -7,6 +7,7 @@ import { OperationSchema } from './operation.ts';
 import { OperatorSessionSchema } from './operator-session.ts';
 import { PasswordLinkSchema } from './password-link.ts';
 import { PhoneNumberSchema } from './phone-number.ts';
+import { ProvisioningLogEntrySchema } from './provisioning-log-entry.ts';
 import { TaskSchema } from './task.ts';
 import { TenantSchema } from './tenant.ts';
 import { UserDataSchema } from './user-data.ts';
@@ -21,6 +22,7 @@ export * from './operation.ts';
 export * from './operator-session.ts';
 export * from './password-link.ts';
 export * from './phone-number.ts';
+export * from './provisioning-log-entry.ts';
 export * from './task.ts';
 export * from './tenant.ts';
 export * from './user-data.ts';
@@ -41,4 +43,5 @@ export const ENTITIES = [
   PasswordLinkSchema,
   OperatorSessionSchema,
   IdempotencyKeySchema,
+  ProvisioningLogEntrySchema,
 ];

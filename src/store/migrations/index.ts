@@ -11,6 +11,7 @@ import { Migration20261128030000_guard_count_indexes } from './Migration20261128
 import { Migration20261129090000_users_derived_user_name } from './Migration20261129090000_users_derived_user_name.ts';
 import { Migration20261201193459_confirm_token_hash } from './Migration20261201193459_confirm_token_hash.ts';
 import { Migration20261201193500_idempotency_keys } from './Migration20261201193500_idempotency_keys.ts';
+import { Migration20261201230304_provisioning_log } from './Migration20261201230304_provisioning_log.ts';
 import { Migration20261201231500_group_member_versions } from './Migration20261201231500_group_member_versions.ts';
 import { Migration20261201233000_group_membership_display } from './Migration20261201233000_group_membership_display.ts';
 
@@ -32,6 +33,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261129090000_users_derived_user_name', class: Migration20261129090000_users_derived_user_name },
   { name: 'Migration20261201193459_confirm_token_hash', class: Migration20261201193459_confirm_token_hash },
   { name: 'Migration20261201193500_idempotency_keys', class: Migration20261201193500_idempotency_keys },
+  { name: 'Migration20261201230304_provisioning_log', class: Migration20261201230304_provisioning_log },
   { name: 'Migration20261201231500_group_member_versions', class: Migration20261201231500_group_member_versions },
   { name: 'Migration20261201233000_group_membership_display', class: Migration20261201233000_group_membership_display },
 ];

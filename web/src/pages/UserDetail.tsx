@@ -350,6 +350,9 @@ function History({ userId }: { userId: string }) {
       <Title order={3} size="h4">
         History
       </Title>
+      <Anchor component={Link} to={`/provisioning-log?userId=${userId}`} size="sm">
+        SCIM history: this user's requests in the provisioning log
+      </Anchor>
       <ErrorNotice error={audit.error} />
       <AuditTable entries={audit.data?.entries ?? []} label="History" />
     </Card>

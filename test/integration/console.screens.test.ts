@@ -8,6 +8,7 @@ import { guardTrip } from '../../src/lifecycle/deprovision-guard.ts';
 import { insertAuditEntries } from '../../src/store/audit.ts';
 import { hashPassword } from '../../src/store/passwords.ts';
 import { holdTask } from '../../src/store/tasks.ts';
+import { insertApiToken } from '../../src/store/tokens.ts';
 import { chromiumInstalled, launchChromium, NO_CHROMIUM } from '../support/browser.ts';
 import { ROOT } from '../support/cli.ts';
 import { useTestRuntime } from '../support/runtime.ts';
@@ -32,7 +33,16 @@ describe.skipIf(!chromiumInstalled || !built)('console screens at 1366 and 390 p
     const admin = await t.createUser({ userName: 'inara', firstName: 'Inara', lastName: 'Serra', role: 'admin', status: 'active', passwordHash: await hashPassword('companion of the guild') });
     const held = await t.createUser({ userName: 'jayne.cobb', firstName: 'Jayne', lastName: 'Cobb', department: 'Security', status: 'active' });
     userId = held.id;
+    // A refused SCIM create, so the provisioning log has a row to show.
     const em = t.runtime.orm.em.fork();
+    const { token } = insertApiToken(em, { tenantId: t.tenantId, kind: 'scim', actor: 'test', label: 'Okta' });
+    await em.flush();
+    const refused = await fetch(`${t.runtime.url}/scim/v2/Users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'jayne.cobb' }),
+    });
+    expect(refused.status).toBe(409);
     await em.transactional(async (tx) => {
       await holdTask(tx, {
         tenantId: t.tenantId,
@@ -110,6 +120,10 @@ describe.skipIf(!chromiumInstalled || !built)('console screens at 1366 and 390 p
         await trail.getByText('Inara Serra (inara)').first().waitFor();
         await trail.getByText('Status: Active → Disabled').waitFor();
         await check(page, `${tag}-audit`);
+
+        await go('Provisioning log', 'Provisioning log');
+        await page.getByText('/Users', { exact: false }).first().waitFor();
+        await check(page, `${tag}-provisioning-log`);
 
         await go('Settings', 'Settings');
         await check(page, `${tag}-settings`);

@@ -65,7 +65,7 @@ export function ProvisioningLog() {
   return (
     <Stack>
       <Title order={2}>Provisioning log</Title>
-      <Text c="gray.7">Every request your identity providers sent over SCIM, with what it touched and how it ended.</Text>
+      <Text c="dimmed">Every request your identity providers sent over SCIM, with what it touched and how it ended.</Text>
       {userId ? (
         <Group gap="xs">
           <Text>
@@ -134,7 +134,7 @@ function describe(e: Entry) {
         name
       ),
     outcome: (
-      <Badge color={outcome.color} variant="light" c="dark.9" style={{ flexShrink: 0 }}>
+      <Badge color={outcome.color} variant="light" c="var(--mantine-color-text)" style={{ flexShrink: 0 }}>
         {outcome.label} · {e.status}
       </Badge>
     ),
@@ -148,7 +148,7 @@ function describe(e: Entry) {
         ) : null}
         {e.attributes?.length ? <Text size="xs">Attributes: {e.attributes.join(', ')}</Text> : null}
         {e.filter ? <Text size="xs">Filter: {e.filter}</Text> : null}
-        <Text size="xs" c="gray.7">
+        <Text size="xs" c="dimmed">
           {[e.requestId ? `Request id ${e.requestId}` : null, `${Math.round(e.durationMs)} ms`].filter(Boolean).join(' · ')}
         </Text>
       </Stack>
@@ -179,7 +179,7 @@ function EntryTable({ entries }: { entries: Entry[] }) {
               <Table.Td>{d.connection}</Table.Td>
               <Table.Td>
                 <Text size="sm">{d.action}</Text>
-                <Text size="xs" c="gray.7">
+                <Text size="xs" c="dimmed">
                   {d.request}
                 </Text>
               </Table.Td>
@@ -208,7 +208,7 @@ function EntryCards({ entries }: { entries: Entry[] }) {
               </Text>
               {d.outcome}
             </Group>
-            <Text size="xs" c="gray.7">
+            <Text size="xs" c="dimmed">
               {d.when} · {d.connection} · {d.request}
             </Text>
             {d.details}

@@ -93,8 +93,9 @@ export async function replaceGroupMembers(em: EntityManager, groupId: string, us
   ]);
   const added = userIds.length
     ? await sql<{ user_id: string }>(
-        `insert into group_memberships (group_id, user_id, created_at) select ?, unnest(?::uuid[]), now() on conflict do nothing returning user_id`,
-        [groupId, pgArray(userIds)],
+        `insert into group_memberships (tenant_id, group_id, user_id, created_at)
+         select g.tenant_id, g.id, unnest(?::uuid[]), now() from groups g where g.id = ? on conflict do nothing returning user_id`,
+        [pgArray(userIds), groupId],
       )
     : [];
   return { added: added.map((r) => r.user_id), removed: removed.map((r) => r.user_id) };

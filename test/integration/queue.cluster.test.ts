@@ -94,6 +94,8 @@ describe.skipIf(!available)('Redis Cluster with failover, two API and two worker
       // Mid-way: the queues' primary dies without a goodbye, and so does one worker.
       for (let i = 0; i < 2400 && (await succeeded()) < USERS / 10; i++) await new Promise((r) => setTimeout(r, 25));
       const before = await cluster.ownerOf(PREFIX);
+      // The jobs are on the cluster, on the primary that holds the prefix's slot.
+      expect((await cluster.keysByPrimary()).get(before.primary)).toContain(`${PREFIX}:lifecycle:meta`);
       cluster.nodes.find((n) => n.port === before.primary)!.child.kill('SIGKILL');
       workerA.service.child.kill('SIGKILL');
       const succeededAtKill = await succeeded();

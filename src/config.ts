@@ -31,6 +31,7 @@ const envSchema = z.object({
   PUBLIC_URL: optional(url(['http:', 'https:'])),
   DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
   REDIS_URL: optional(url(['redis:', 'rediss:'])),
+  REDIS_CLUSTER_NODES: optional(z.string().transform(parseClusterNodes)),
   SMTP_URL: optional(url(['smtp:', 'smtps:'])),
   MAIL_FROM: z.preprocess(emptyAsUndefined, z.string().min(3).default(DEFAULTS.MAIL_FROM)),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(LOG_LEVELS).default(DEFAULTS.LOG_LEVEL)),
@@ -65,8 +66,10 @@ export interface Config {
   publicUrlFromPort: boolean;
   /** Unset: an embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;
-  /** Set: BullMQ on Redis. Unset: BullMQ's PostgreSQL backend on the same database. */
+  /** Set: BullMQ on one Redis server. Neither this nor redisCluster: BullMQ's PostgreSQL backend on the same database. */
   redisUrl: string | undefined;
+  /** Set: BullMQ on a Redis Cluster reached through these seed nodes (REDIS_CLUSTER_NODES). */
+  redisCluster: RedisClusterConfig | undefined;
   /** Unset: mail is written as .eml files under dataDir/mail. */
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -84,6 +87,15 @@ export interface Config {
   provisioningLogDays: number;
 }
 
+/** A Redis Cluster: the nodes turnover asks for the slot map (any few of the cluster's), and how to log in. */
+export interface RedisClusterConfig {
+  nodes: Array<{ host: string; port: number }>;
+  username?: string;
+  password?: string;
+  /** rediss:// entries: every node is reached over TLS. */
+  tls: boolean;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -97,6 +109,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid ${variable}: ${issue.message}${shown}`);
   }
   const e = parsed.data;
+  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('invalid REDIS_CLUSTER_NODES: set REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
+  }
+  if (e.REDIS_CLUSTER_NODES && !/\{[^{}]+\}/.test(e.QUEUE_PREFIX)) {
+    // Without a hash tag a queue's keys spread over slots and every BullMQ script fails with CROSSSLOT.
+    throw new ConfigError(`invalid QUEUE_PREFIX: on a Redis Cluster it must hold a hash tag such as {turnover}, so a queue's keys share one slot (got ${JSON.stringify(e.QUEUE_PREFIX)})`);
+  }
   return {
     port: e.PORT,
     workerPort: workerPort(e.PORT, e.WORKER_PORT),
@@ -105,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrlFromPort: e.PUBLIC_URL === undefined,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER_NODES,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     logLevel: e.LOG_LEVEL,
@@ -115,6 +135,50 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     jobLockMs: e.JOB_LOCK_MS,
     provisioningLogDays: e.PROVISIONING_LOG_DAYS,
+  };
+}
+
+/**
+ * REDIS_CLUSTER_NODES: comma-separated `host:port` entries (`[::1]:7000` for IPv6), or
+ * `redis://` / `rediss://` URLs where a password or TLS is needed
+ * (`rediss://:secret@10.0.0.1:6379,10.0.0.2:6379`). Credentials and TLS apply to every node, so the
+ * entries written as URLs must agree on them; bare entries take them from those.
+ */
+function parseClusterNodes(value: string, context: z.RefinementCtx): RedisClusterConfig {
+  const fail = (message: string) => {
+    context.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (!entries.length) return fail('must list at least one host:port');
+  const nodes: RedisClusterConfig['nodes'] = [];
+  let login: { scheme: string; username: string; password: string } | undefined;
+  for (const entry of entries) {
+    const written = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry);
+    let parsed: URL;
+    try {
+      parsed = new URL(written ? entry : `redis://${entry}`);
+    } catch {
+      return fail(`${redact('_URL', entry)} is not host:port or a redis:// URL`);
+    }
+    if (!['redis:', 'rediss:'].includes(parsed.protocol)) return fail(`${redact('_URL', entry)}: a URL entry must start with redis:// or rediss://`);
+    if (!parsed.hostname || !parsed.port) return fail(`${redact('_URL', entry)}: every entry needs a host and a port (host:port)`);
+    if ((parsed.pathname !== '' && parsed.pathname !== '/') || parsed.search) {
+      return fail(`${redact('_URL', entry)}: a cluster has no database number or options in its URL (database 0 only)`);
+    }
+    nodes.push({ host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(parsed.port) });
+    if (!written) continue;
+    const given = { scheme: parsed.protocol, username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+    if (login && (login.scheme !== given.scheme || login.username !== given.username || login.password !== given.password)) {
+      return fail('the entries written as URLs must agree on scheme, user and password (they apply to every node)');
+    }
+    login = given;
+  }
+  return {
+    nodes,
+    ...(login?.username ? { username: login.username } : {}),
+    ...(login?.password ? { password: login.password } : {}),
+    tls: login?.scheme === 'rediss:',
   };
 }
 
@@ -155,6 +219,6 @@ function describeCause(cause: unknown): string {
 
 /** Never echo a password back into logs. */
 function redact(variable: string, value: string): string {
-  if (!variable.endsWith('_URL')) return value;
-  return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  if (!variable.endsWith('_URL') && variable !== 'REDIS_CLUSTER_NODES') return value;
+  return value.replace(/\/\/([^:@/]*):[^@/]*@/g, '//$1:***@');
 }

@@ -7,6 +7,7 @@ import type { Logger } from './log.ts';
 import { createMailer, type Mailer } from './mail/transport.ts';
 import { PROCESSORS } from '../jobs/index.ts';
 import { createQueueBackend, type QueueBackend } from './queue/backend.ts';
+import { redisTarget } from './queue/redis-connection.ts';
 import type { TaskProcessors } from './queue/processor.ts';
 import { startReconciler } from './queue/reconciler.ts';
 import { startRelay } from './queue/relay.ts';
@@ -73,6 +74,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
 
     const queue = await createQueueBackend({
       redisUrl: config.redisUrl,
+      redisCluster: config.redisCluster,
       databaseUrl: database.url,
       prefix: config.queuePrefix,
       onError: (error, name) => logger.warn({ err: error, queue: name }, 'queue connection error'),
@@ -99,7 +101,7 @@ export async function startRuntime(config: Config, roles: Roles, logger: Logger,
       stops.push(() => workers.close());
     }
 
-    const limits = roles.api ? sharedLimitStores(config.redisUrl, config.queuePrefix) : undefined;
+    const limits = roles.api ? sharedLimitStores(redisTarget(config.redisUrl, config.redisCluster), config.queuePrefix) : undefined;
     if (limits) stops.push(() => limits.close());
     // Closed after the HTTP server (stops run in reverse): the last requests' rows are written.
     const provisioningLog = roles.api ? createProvisioningLogWriter({ orm, logger }) : undefined;

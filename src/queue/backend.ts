@@ -8,12 +8,14 @@ import {
   type QueueOptions,
   type WorkerOptions,
 } from 'bullmq';
-import { Redis } from 'ioredis';
 import pg from 'pg';
+import type { RedisClusterConfig } from '../config.ts';
+import { describeRedis, openRedis, redisTarget, type RedisTarget } from './redis-connection.ts';
 
 /**
- * The only module that knows which datastore carries the jobs. REDIS_URL set: BullMQ on Redis
- * (the high-throughput backend). Unset: BullMQ's PostgreSQL backend in the `bullmq` schema of the
+ * The only module that knows which datastore carries the jobs. REDIS_URL or REDIS_CLUSTER_NODES
+ * set: BullMQ on Redis, one server or a Redis Cluster (the high-throughput backend). Neither:
+ * BullMQ's PostgreSQL backend in the `bullmq` schema of the
  * store's own database, so a single PostgreSQL is all turnover needs. Everything else asks this
  * module for queues and workers and never learns which one it got.
  */
@@ -50,6 +52,8 @@ export type WorkerTuning = Omit<WorkerOptions, 'connection' | 'prefix' | 'autoru
 
 export interface QueueBackendOptions {
   redisUrl: string | undefined;
+  /** Set: a Redis Cluster (it wins over redisUrl; config refuses both at once). */
+  redisCluster?: RedisClusterConfig | undefined;
   databaseUrl: string;
   /** Redis key prefix. The braces make it a hash tag so every key of a queue lands on one Redis Cluster slot. */
   prefix: string;
@@ -63,21 +67,22 @@ export interface QueueBackendOptions {
 }
 
 export async function createQueueBackend(options: QueueBackendOptions): Promise<QueueBackend> {
-  return options.redisUrl ? createRedisQueueBackend(options.redisUrl, options.prefix, options.onError ?? ignore) : createPostgresQueueBackend(options);
+  const redis = redisTarget(options.redisUrl, options.redisCluster);
+  return redis ? createRedisQueueBackend(redis, options.prefix, options.onError ?? ignore) : createPostgresQueueBackend(options);
 }
 
 const ignore = () => {};
 
-function createRedisQueueBackend(redisUrl: string, prefix: string, onError: (error: unknown, queue: string) => void): QueueBackend {
-  // One shared connection for producers; BullMQ duplicates it for each worker's blocking reads.
-  // maxRetriesPerRequest null: a worker must wait out a Redis restart, not throw.
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+function createRedisQueueBackend(target: RedisTarget, prefix: string, onError: (error: unknown, queue: string) => void): QueueBackend {
+  // One shared connection for producers; BullMQ duplicates it for each worker's blocking reads
+  // (on a cluster too: it duplicates the Cluster client). maxRetriesPerRequest null: a worker must
+  // wait out a Redis restart or a cluster failover, not throw.
+  const redis = openRedis(target, { maxRetriesPerRequest: null });
   redis.on('error', () => {}); // surfaced through ping() and BullMQ's own error events
-  const url = new URL(redisUrl);
   const closables: Array<{ close(): Promise<void> }> = [];
   return {
     kind: 'redis',
-    description: `redis://${url.hostname}:${url.port || 6379}${url.pathname} prefix ${prefix}`,
+    description: `${describeRedis(target)} prefix ${prefix}`,
     createQueue<Data, Result>(name: string, tuning: QueueTuning = {}) {
       const queue = new Queue<Data, Result>(name, {
         connection: redis,
@@ -95,6 +100,11 @@ function createRedisQueueBackend(redisUrl: string, prefix: string, onError: (err
       return worker;
     },
     async ping() {
+      if ('cluster' in target) {
+        // Any node answers PING; a read of a key in the queues' slot needs the primary that carries them.
+        await withTimeout(redis.exists(`${prefix}:readyz`), 2000, 'the redis cluster node holding the queues did not answer');
+        return;
+      }
       const answer = await withTimeout(redis.ping(), 2000, 'redis did not answer PING');
       if (answer !== 'PONG') throw new Error(`redis answered ${answer}`);
     },

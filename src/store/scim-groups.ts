@@ -102,10 +102,10 @@ export async function replaceGroupMembers(
   ]);
   const added = userIds.length
     ? await sql<{ user_id: string }>(
-        `insert into group_memberships (group_id, user_id, display, created_at)
-         select ?, m.user_id, m.display, now() from unnest(?::uuid[], ?::text[]) as m(user_id, display)
-         on conflict do nothing returning user_id`,
-        [groupId, pgArray(userIds), pgArray(members.map((m) => m.display))],
+        `insert into group_memberships (tenant_id, group_id, user_id, display, created_at)
+         select g.tenant_id, g.id, m.user_id, m.display, now() from groups g, unnest(?::uuid[], ?::text[]) as m(user_id, display)
+          where g.id = ? on conflict do nothing returning user_id`,
+        [pgArray(userIds), pgArray(members.map((m) => m.display)), groupId],
       )
     : [];
   return { added: added.map((r) => r.user_id), removed: removed.map((r) => r.user_id) };

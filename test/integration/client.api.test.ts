@@ -132,7 +132,7 @@ describe('client API', () => {
   it.runIf(inject('redisUrl'))('counts sign-in attempts in Redis when there is one, so API processes share the limit', async () => {
     // Two API processes (two routers with stores of their own) behind one address.
     const prefix = `{limits-test-${randomBytes(3).toString('hex')}}`;
-    const stores = [sharedLimitStores(inject('redisUrl'), prefix)!, sharedLimitStores(inject('redisUrl'), prefix)!];
+    const stores = [sharedLimitStores({ url: inject('redisUrl') }, prefix)!, sharedLimitStores({ url: inject('redisUrl') }, prefix)!];
     const servers = stores.map((limits) => {
       const app = express();
       app.use(createClientRouter({ ...(t.runtime as unknown as ApiContext), limits }, { loginLimits: { windowMs: 60_000, perUser: 100, perAddress: 3 } }));

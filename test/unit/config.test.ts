@@ -41,6 +41,40 @@ describe('loadConfig', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('reads REDIS_CLUSTER_NODES as seed nodes, with credentials and TLS from the entries written as URLs', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002' }).redisCluster).toEqual({
+      nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }],
+      tls: false,
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'rediss://app:s%40cret@r1.internal:6379,r2.internal:6379' }).redisCluster).toEqual({
+      nodes: [{ host: 'r1.internal', port: 6379 }, { host: 'r2.internal', port: 6379 }],
+      username: 'app',
+      password: 's@cret',
+      tls: true,
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '' }).redisCluster).toBeUndefined();
+  });
+
+  it.each([
+    [{ REDIS_CLUSTER_NODES: 'r1.internal' }, /^invalid REDIS_CLUSTER_NODES: r1.internal: every entry needs a host and a port/],
+    [{ REDIS_CLUSTER_NODES: ' , ' }, /^invalid REDIS_CLUSTER_NODES: must list at least one host:port/],
+    [{ REDIS_CLUSTER_NODES: 'http://r1:6379' }, /^invalid REDIS_CLUSTER_NODES: .*must start with redis:\/\/ or rediss:\/\//],
+    [{ REDIS_CLUSTER_NODES: 'redis://r1:6379/2' }, /^invalid REDIS_CLUSTER_NODES: .*database 0 only/],
+    [{ REDIS_CLUSTER_NODES: 'redis://:a@r1:6379,rediss://:a@r2:6379' }, /^invalid REDIS_CLUSTER_NODES: the entries written as URLs must agree/],
+    [{ REDIS_CLUSTER_NODES: 'r1:6379', REDIS_URL: 'redis://r1:6379' }, /^invalid REDIS_CLUSTER_NODES: set REDIS_URL .* or REDIS_CLUSTER_NODES .*, not both$/],
+    [{ REDIS_CLUSTER_NODES: 'r1:6379', QUEUE_PREFIX: 'turnover' }, /^invalid QUEUE_PREFIX: on a Redis Cluster it must hold a hash tag such as \{turnover\}/],
+  ])('refuses a Redis Cluster configuration it cannot use: %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never echoes a cluster password in its error', () => {
+    const message = errorOf(() => loadConfig({ REDIS_CLUSTER_NODES: 'redis://:hunter2@r1:6379,redis://:hunter3@r2:6379' }));
+    expect(message).toContain('invalid REDIS_CLUSTER_NODES');
+    expect(message).toContain(':***@r1');
+    expect(message).not.toMatch(/hunter/);
+  });
+
   it("puts a worker's health listener on WORKER_PORT: PORT+1 by default, any free port with PORT=0, none with WORKER_PORT=0", () => {
     expect(loadConfig({}).workerPort).toBe(3001);
     expect(loadConfig({ PORT: '8080' }).workerPort).toBe(8081);

@@ -37,6 +37,8 @@ export const GroupSchema = new EntitySchema<Group>({
  */
 export interface GroupMembership {
   [OptionalProps]?: 'createdAt' | 'display';
+  /** The group's tenant, so every table of a tenant's data carries tenant_id (README: Scaling). */
+  tenantId: string;
   groupId: string;
   userId: string;
   display?: string | null;
@@ -47,6 +49,7 @@ export const GroupMembershipSchema = new EntitySchema<GroupMembership>({
   name: 'GroupMembership',
   tableName: 'group_memberships',
   properties: {
+    tenantId: { kind: 'm:1', entity: 'Tenant', mapToPk: true, deleteRule: 'cascade', fieldName: 'tenant_id' },
     groupId: { kind: 'm:1', entity: 'Group', mapToPk: true, primary: true, deleteRule: 'cascade', fieldName: 'group_id' },
     userId: { kind: 'm:1', entity: 'User', mapToPk: true, primary: true, deleteRule: 'cascade', fieldName: 'user_id' },
     display: { type: 'text', nullable: true },

@@ -14,6 +14,7 @@ import { Migration20261201193500_idempotency_keys } from './Migration20261201193
 import { Migration20261201230304_provisioning_log } from './Migration20261201230304_provisioning_log.ts';
 import { Migration20261201231500_group_member_versions } from './Migration20261201231500_group_member_versions.ts';
 import { Migration20261201233000_group_membership_display } from './Migration20261201233000_group_membership_display.ts';
+import { Migration20261202000000_group_memberships_tenant } from './Migration20261202000000_group_memberships_tenant.ts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same under any
@@ -36,4 +37,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201230304_provisioning_log', class: Migration20261201230304_provisioning_log },
   { name: 'Migration20261201231500_group_member_versions', class: Migration20261201231500_group_member_versions },
   { name: 'Migration20261201233000_group_membership_display', class: Migration20261201233000_group_membership_display },
+  { name: 'Migration20261202000000_group_memberships_tenant', class: Migration20261202000000_group_memberships_tenant },
 ];

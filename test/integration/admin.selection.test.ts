@@ -67,14 +67,14 @@ describe('admin operations on a selection', () => {
     expect((await api.get(`/admin/users/count?q=${word}`)).body).toEqual({ count: 55 });
     expect((await api.get(`/admin/users/count?q=${word}&status=deleted`)).body).toEqual({ count: 5 });
     // The dry run changed nobody.
-    const [{ n }] = await t.sql<{ n: string }>(`select count(*) as n from users where last_name like ? and status = 'active'`, [`${word}%`]);
-    expect(Number(n)).toBe(40);
+    const [active40] = await t.sql<{ n: string }>(`select count(*) as n from users where last_name like ? and status = 'active'`, [`${word}%`]);
+    expect(Number(active40!.n)).toBe(40);
   });
 
   it('runs on exactly the users its dry run resolved: one who matches only afterwards is left alone', async () => {
     const word = tag();
-    const [idle] = await addUsers(word, 1, { idleDays: 120 });
-    const [recent] = await addUsers(word, 1, { idleDays: 2 });
+    const [idle] = (await addUsers(word, 1, { idleDays: 120 })) as [string];
+    const [recent] = (await addUsers(word, 1, { idleDays: 2 })) as [string];
     const selection = { q: word, inactiveSince: new Date(Date.now() - 90 * 86_400_000).toISOString() };
     expect((await api.get(`/admin/users?q=${word}&inactiveSince=${encodeURIComponent(selection.inactiveSince)}`)).body.users.map((u: { id: string }) => u.id)).toEqual([idle]);
 
@@ -151,12 +151,12 @@ describe('admin operations on a selection', () => {
   it('refuses a selection that would take away the last admin, dry run included, and keeps nothing', async () => {
     const word = tag();
     await addUsers(word, 1, { role: 'admin' });
-    const [{ n: before }] = await t.sql<{ n: string }>(`select count(*) as n from operation_targets`);
+    const kept = async () => Number((await t.sql<{ n: string }>(`select count(*) as n from operation_targets`))[0]!.n);
+    const before = await kept();
     const preview = await api.post('/admin/operations', { action: 'disable', selection: { q: word }, dryRun: true });
     expect(preview.status).toBe(409);
     expect(preview.body.code).toBe('last_admin');
-    const [{ n: after }] = await t.sql<{ n: string }>(`select count(*) as n from operation_targets`);
-    expect(after).toBe(before);
+    expect(await kept()).toBe(before);
   });
 
   it('answers an empty selection match with zero counts, and a hostile search as plain text', async () => {

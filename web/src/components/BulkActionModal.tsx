@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { labelOf, useActions, type ActionInfo } from '../api/actions.ts';
 import { api, unwrap } from '../api/client.ts';
 import type { components } from '../api/schema';
-import { personName, type User } from '../labels.ts';
+import { personName, STATUS_LABELS, type User } from '../labels.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 
 type OperationRequest = components['schemas']['OperationRequest'];
@@ -12,6 +12,7 @@ type Action = OperationRequest['action'];
 type Preview = components['schemas']['OperationPreview'];
 type ResetOptions = Required<components['schemas']['ResetOptions']>;
 type RecycleRow = { firstName: string; lastName: string; email: string; sendWelcome: boolean };
+type UserSelection = components['schemas']['UserSelection'];
 
 /** The six optional reset items in the portal's wording. */
 const RESET_OPTIONS: Array<{ key: keyof ResetOptions; label: string }> = [
@@ -40,9 +41,20 @@ type Step =
 /**
  * "Bulk User Actions": choose an action, for a reset pick what to clear, read the dry
  * run ("The following actions will take place"), confirm, watch progress; a reset with "Recycle
- * Users" goes on to the recycle form.
+ * Users" goes on to the recycle form. With `selection` (the list's "select all N matching") the
+ * request names the list's filters instead of ids: the dry run counts them all and shows a
+ * sample, and the confirmed run acts on the users it resolved. A recycle names a new person per
+ * seat, so it needs users picked one by one.
  */
-export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (finished: boolean) => void }) {
+export function BulkActionModal({
+  users,
+  selection,
+  onClose,
+}: {
+  users: User[];
+  selection?: { filter: UserSelection; count: number } | undefined;
+  onClose: (finished: boolean) => void;
+}) {
   const [step, setStep] = useState<Step>({ name: 'choose' });
   const [sendRecovery, setSendRecovery] = useState(true);
   const [recycle, setRecycle] = useState(false);
@@ -51,6 +63,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
     Object.fromEntries(users.map((u) => [u.id, { firstName: '', lastName: '', email: '', sendWelcome: true }])),
   );
   const userIds = users.map((u) => u.id);
+  const target = selection ? { selection: selection.filter } : { userIds };
   const actions = useActions();
   const settings = useQuery({ queryKey: ['settings'], queryFn: () => unwrap(api.GET('/settings')) });
   const defaults = settings.data?.policy.defaultResetOptions as ResetOptions | undefined;
@@ -81,27 +94,33 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
         {step.name === 'choose' && actions.isPending ? <Loader aria-label="Loading actions" /> : null}
         {step.name === 'choose' && actions.data ? (
           <>
-            <Text>Selected users:</Text>
-            <List size="sm">
-              {users.map((u) => (
-                <List.Item key={u.id}>
-                  {personName(u) || '(no name)'} {u.extension ? `· ext. ${u.extension}` : ''} · {u.userName}
-                </List.Item>
-              ))}
-            </List>
+            {selection ? (
+              <Text>Selected users: all {selection.count} matching the list's filters.</Text>
+            ) : (
+              <>
+                <Text>Selected users:</Text>
+                <List size="sm">
+                  {users.map((u) => (
+                    <List.Item key={u.id}>
+                      {personName(u) || '(no name)'} {u.extension ? `· ext. ${u.extension}` : ''} · {u.userName}
+                    </List.Item>
+                  ))}
+                </List>
+              </>
+            )}
             <Group>
               <Button onClick={() => setStep({ name: 'reset' })}>Reset Users</Button>
-              <Button variant="light" loading={preview.isPending} onClick={() => ask({ action: 'welcome_email', userIds })}>
+              <Button variant="light" loading={preview.isPending} onClick={() => ask({ action: 'welcome_email', ...target })}>
                 {labelOf(actions.data, 'welcome_email')}
               </Button>
-              <Button variant="light" loading={preview.isPending} onClick={() => ask({ action: 'force_password_reset', userIds, options: { sendRecoveryEmail: sendRecovery } })}>
+              <Button variant="light" loading={preview.isPending} onClick={() => ask({ action: 'force_password_reset', ...target, options: { sendRecoveryEmail: sendRecovery } })}>
                 {labelOf(actions.data, 'force_password_reset')}
               </Button>
               <Checkbox label="Automatically send recovery email" checked={sendRecovery} onChange={(e) => setSendRecovery(e.currentTarget.checked)} />
             </Group>
             <Group>
               {otherActions(actions.data).map(({ action, label }) => (
-                <Button key={action} variant="default" loading={preview.isPending} onClick={() => ask({ action, userIds } as OperationRequest)}>
+                <Button key={action} variant="default" loading={preview.isPending} onClick={() => ask({ action, ...target } as OperationRequest)}>
                   {label}
                 </Button>
               ))}
@@ -132,13 +151,13 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
               >
                 Select All Options
               </Button>
-              <Checkbox label="Recycle Users" checked={recycle} onChange={(e) => setRecycle(e.currentTarget.checked)} />
+              {selection ? null : <Checkbox label="Recycle Users" checked={recycle} onChange={(e) => setRecycle(e.currentTarget.checked)} />}
             </Group>
             <Group justify="flex-end">
               <Button variant="default" onClick={() => setStep({ name: 'choose' })}>
                 Back
               </Button>
-              <Button loading={preview.isPending} onClick={() => ask({ action: 'reset', userIds, options: chosen }, recycle ? 'recycle' : undefined)}>
+              <Button loading={preview.isPending} onClick={() => ask({ action: 'reset', ...target, options: chosen }, recycle && !selection ? 'recycle' : undefined)}>
                 Next
               </Button>
             </Group>
@@ -153,6 +172,15 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
                 <List.Item key={line}>{line}</List.Item>
               ))}
             </List>
+            {step.preview.total > step.preview.users.length ? (
+              <Text size="sm">
+                Showing the first {step.preview.users.length} of {step.preview.total} users (now{' '}
+                {Object.entries(step.preview.byStatus)
+                  .map(([status, n]) => `${n} ${STATUS_LABELS[status as keyof typeof STATUS_LABELS]?.label ?? status}`)
+                  .join(', ')}
+                ). The action applies to exactly these {step.preview.total}.
+              </Text>
+            ) : null}
             <Table aria-label="What will happen to each user">
               <Table.Thead>
                 <Table.Tr>

@@ -114,7 +114,7 @@ const dryRunResponse = z
     total: z.number(),
     allowed: z.number(),
     refused: z.number(),
-    byStatus: z.record(z.enum(USER_STATUSES), z.number()).openapi({ description: 'The users by their status now.' }),
+    byStatus: z.partialRecord(z.enum(USER_STATUSES), z.number()).openapi({ description: 'The users by their status now.' }),
     refusedBy: z.record(z.string(), z.number()).openapi({ description: 'The refused users by refusal code.' }),
     /** "The following actions will take place". */
     actions: z.array(z.string()),
@@ -214,7 +214,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
     tag: 'Operations',
     summary: 'Run an action on one or many users (or preview it)',
     description:
-      `With \`dryRun: true\` nothing is written: the answer lists per user what will happen and a \`confirmToken\` (valid 15 minutes) for exactly this request. Irreversible actions (${OPERATOR_ACTIONS.filter((a) => ACTIONS[a].irreversible).join(', ')}) are refused with 409 \`confirmation_required\` unless \`confirm\` is that token. A token starts one operation: sent again (a double click, a retry), it is refused with 409 \`confirmation_used\`, naming the operation it started. Otherwise 202: one task per user, progress at GET /admin/operations/{id}.`,
+      `The users are \`userIds\` (up to ${MAX_USERS}) or a \`selection\`, the user list's filters (GET /users; up to ${MAX_SELECTION} users), exactly one of the two. A selection's dry run resolves it now and keeps those users under its \`confirmToken\`: it counts them all (\`total\`, \`allowed\`, \`refused\`, \`byStatus\`, \`refusedBy\`) and lists the first ${SAMPLE_SIZE}; the run, which needs that token whatever the action, acts on exactly those users, not on whoever matches by then; an action with values per user (recycle, a reset's handOver) needs userIds. With \`userIds\` and \`dryRun: true\` nothing is written: the answer lists per user what will happen and a \`confirmToken\` (valid 15 minutes) for exactly this request. Irreversible actions (${OPERATOR_ACTIONS.filter((a) => ACTIONS[a].irreversible).join(', ')}) are refused with 409 \`confirmation_required\` unless \`confirm\` is that token. A token starts one operation: sent again (a double click, a retry), it is refused with 409 \`confirmation_used\`, naming the operation it started. Otherwise 202: one task per user, progress at GET /admin/operations/{id}.`,
     body: operationRequest,
     responses: {
       200: { description: 'The dry run.', schema: dryRunResponse },

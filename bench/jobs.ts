@@ -9,7 +9,10 @@
  * days": POST /admin/operations with `selection` and dryRun, then with its confirmToken), of
  * 10,000 users and of `count` users, each in a fresh database, and prints the time from the
  * confirming request to the last task succeeded beside the dry run's, with their ratio. Target:
- * 100,000 within 10.5x of 10,000 (linear) on each backend.
+ * 100,000 within 10.5x of 10,000 (linear) on each backend. Measured once on this 2-core machine
+ * under a load average of 10-13 (other benches running): PostgreSQL 10,000 in 1.6 + 84.5 s,
+ * 100,000 in 7.1 + 416 s (4.92x: the small run suffered the load more); Redis 10,000 in
+ * 0.4 + 19.5 s, 100,000 in 4.2 + 193.5 s (9.98x).
  *
  * Run: npm run bench:jobs [-- count]   (DATABASE_URL or an embedded PostgreSQL; Redis from
  * REDIS_URL, else 127.0.0.1:6379 when it answers, else PostgreSQL backend only;

@@ -310,6 +310,35 @@ export function planOperation<A extends OperatorAction>(action: A, request: unkn
   };
 }
 
+/** An operation on a selection: every user's task gets the same payload, so it is planned once. */
+export interface PlannedSelection<T extends TaskType> {
+  taskType: T;
+  payload: TaskPayloads[T];
+  event: LifecycleEvent;
+  recorded: Record<string, unknown>;
+  resetOptions: Partial<ResetOptions> | undefined;
+}
+
+/**
+ * Plans an operation on a selection (users matched by the user list's filters, not named). A
+ * request that gives values per user (perUser: a recycle's new people, a reset's hand-over) names
+ * its users and cannot take a selection: null then.
+ */
+export function planSelection<A extends OperatorAction>(action: A, request: unknown): PlannedSelection<TaskOf<A>> | null {
+  const definition = ACTIONS[action];
+  const fields = parseRequest(definition.request, request);
+  if (definition.perUser && valueAt(fields, definition.perUser.path) !== undefined) return null;
+  const payload = definition.payload(fields, '');
+  return { taskType: definition.taskType, payload, event: definition.event(payload), recorded: definition.recorded(fields), resetOptions: definition.resetOptions?.(fields) };
+}
+
+/** The value at `path` in a parsed request, if there is one. */
+export function valueAt(value: unknown, path: readonly string[]): unknown {
+  let at: unknown = value;
+  for (const key of path) at = typeof at === 'object' && at !== null ? Reflect.get(at, key) : undefined;
+  return at;
+}
+
 function parseRequest<R extends z.ZodObject>(schema: R, request: unknown): z.output<R> {
   return schema.parse(request);
 }

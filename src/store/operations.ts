@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { TERMINAL_TASK_STATES, type OperationState, type TaskPayloads, type TaskState, type TaskType } from '../lifecycle/tasks.ts';
-import { sqlIn } from './sql.ts';
-import { insertTasks } from './tasks.ts';
+import { deleteOperationTargets, operationTargetsFrom } from './operation-targets.ts';
+import { sqlExpression, sqlIn, sqlRun } from './sql.ts';
+import { insertTasks, insertTasksSql } from './tasks.ts';
 
 /**
  * Operations (a bulk action: one task per selected user). The operation row and its task rows are
@@ -16,7 +17,11 @@ export interface NewOperation<T extends TaskType> {
   options: Record<string, unknown>;
   actor: string;
   taskType: T;
-  tasks: Array<{ userId: string; payload: TaskPayloads[T] }>;
+  /**
+   * One task per user: these, or one per user its dry run resolved from a selection and kept
+   * under `confirmTokenHash` (operation-targets.ts), all with the same payload.
+   */
+  tasks: Array<{ userId: string; payload: TaskPayloads[T] }> | { keptTargets: true; payload: TaskPayloads[T] };
   /** The hash of the confirm token this run was confirmed with, if any (see below). */
   confirmTokenHash?: string;
 }
@@ -30,19 +35,33 @@ export type InsertedOperation = { ok: true; id: string; total: number } | { ok: 
  */
 export async function insertOperation<T extends TaskType>(em: EntityManager, input: NewOperation<T>): Promise<InsertedOperation> {
   const sql = sqlIn(em);
+  const listed = Array.isArray(input.tasks) ? input.tasks : null;
   const [operation] = await sql<{ id: string }>(
     `insert into operations (id, tenant_id, action, options, actor, state, total, created_at, confirm_token_hash)
      values (gen_random_uuid(), ?, ?, ?::jsonb, ?, 'running', ?, now(), ?)
      on conflict (confirm_token_hash) do nothing returning id`,
-    [input.tenantId, input.action, JSON.stringify(input.options), input.actor, input.tasks.length, input.confirmTokenHash ?? null],
+    [input.tenantId, input.action, JSON.stringify(input.options), input.actor, listed?.length ?? 0, input.confirmTokenHash ?? null],
   );
   if (!operation) {
     const [first] = await sql<{ id: string }>(`select id from operations where confirm_token_hash = ?`, [input.confirmTokenHash]);
     return { ok: false, confirmationUsedBy: first!.id };
   }
-  // One statement for every task (10,000 users is one insert, and one NOTIFY from the trigger).
-  await insertTasks(em, { tenantId: input.tenantId, type: input.taskType, actor: input.actor, operationId: operation.id }, input.tasks);
-  return { ok: true, id: operation.id, total: input.tasks.length };
+  const batch = { tenantId: input.tenantId, type: input.taskType, actor: input.actor, operationId: operation.id };
+  if (listed) {
+    // One statement for every task (10,000 users is one insert, and one NOTIFY from the trigger).
+    await insertTasks(em, batch, listed);
+    return { ok: true, id: operation.id, total: listed.length };
+  }
+  // A selection: INSERT ... SELECT from the users its dry run kept (100,000 users, one statement).
+  if (!input.confirmTokenHash || Array.isArray(input.tasks)) throw new Error('a selection runs only with the confirm token of its dry run');
+  const insert = insertTasksSql(
+    { ...batch, userId: sqlExpression('ot.user_id'), payload: input.tasks.payload },
+    operationTargetsFrom(input.tenantId, input.confirmTokenHash),
+  );
+  const total = await sqlRun(em)(insert.sql, insert.params);
+  await sql(`update operations set total = ? where id = ?`, [total, operation.id]);
+  await deleteOperationTargets(em, input.confirmTokenHash);
+  return { ok: true, id: operation.id, total };
 }
 
 export interface OperationTaskRow {

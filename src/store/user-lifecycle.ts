@@ -17,7 +17,7 @@ import { erasePersonalDetailsFromAudit, insertAuditEntriesSql } from './audit.ts
 import { erasePersonalDetailsFromProvisioningLog } from './provisioning-log.ts';
 import { sqlExpression, sqlIn, type SqlFragment } from './sql.ts';
 import { insertTasksSql } from './tasks.ts';
-import { countOtherAdmins, derivedLoginSql, lockTenantUsers } from './users.ts';
+import { countOtherAdmins, derivedLoginSql, lastActivitySql, lockTenantUsers } from './users.ts';
 
 /**
  * Applies a lifecycle event to one user: with its set-based form for a whole tenant
@@ -189,8 +189,7 @@ export async function applyLifecycleEventToIdleUsers(em: EntityManager, input: A
       `with moved as (
          update users set status = ?, status_changed_at = now(), version = version + 1, updated_at = now()
           where tenant_id = ? and status = ?
-            and greatest(coalesce(last_checkin_at, '-infinity'), coalesce(last_signin_at, '-infinity'), status_changed_at)
-                < now() - make_interval(days => ?)
+            and ${lastActivitySql('users')} < now() - make_interval(days => ?)
          returning id
        ), audited as (
          insert into audit_entries (tenant_id, at, actor, action, user_id, task_id, details)

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { LAST_ADMIN_REFUSAL, SIGN_IN_STATUSES, takesAwayAdmin, type LastAdminRefusal } from '../lifecycle/last-admin.ts';
 import { PURGED, type StoredUserStatus, type UserRole, type UserStatus } from '../lifecycle/statuses.ts';
 import type { User } from './entities/index.ts';
-import { pgArray, sqlIn } from './sql.ts';
+import { pgArray, sqlIn, type SqlFragment } from './sql.ts';
 
 /**
  * User queries for the operator's view (admin API): one tenant at a time, purged tombstones never
@@ -85,15 +85,69 @@ const USER_SEARCH_TEXT = `(coalesce(first_name, '') || ' ' || coalesce(last_name
 /** Matches a search collects from the trigram index before it prefers the ordered walk. */
 const SEARCH_BUDGET = 2000;
 
-export interface UserListQuery {
-  tenantId: string;
+/**
+ * Which users of a tenant the operator's list shows, and what an operation on a whole selection
+ * acts on (src/store/operation-targets.ts): one definition for both, so "select all N matching"
+ * means exactly the rows the list pages through.
+ */
+export interface UserFilter {
   /** Without it, deleted users are left out: deleted means hidden from lists (DESIGN.md §2). */
   status?: UserStatus;
   /** Case-insensitive substring of first, last, display or user name, email or extension. */
   q?: string;
+  /** No check-in, sign-in or status change since this time (the inactivity sweep's measure, lastActivitySql). */
+  inactiveSince?: string;
+  /** Members of this group of the tenant. */
+  groupId?: string;
+}
+
+/**
+ * The last sign of life of the `users` row `alias`: a check-in, a sign-in, or a status change (a
+ * user unbanned today is not idle). The inactivity sweep and the list's `inactiveSince` both read it.
+ */
+export function lastActivitySql(alias: string): string {
+  return `greatest(coalesce(${alias}.last_checkin_at, '-infinity'), coalesce(${alias}.last_signin_at, '-infinity'), ${alias}.status_changed_at)`;
+}
+
+/** The WHERE condition of `filter` over `from users` (not aliased), in tenant `tenantId`. */
+export function userFilterSql(tenantId: string, filter: UserFilter): SqlFragment {
+  const where = ['users.tenant_id = ?'];
+  const params: unknown[] = [tenantId];
+  if (filter.status) {
+    where.push('users.status = ?');
+    params.push(filter.status);
+  } else {
+    where.push(`users.status not in ('deleted', '${PURGED}')`);
+  }
+  const q = filter.q?.trim();
+  if (q) {
+    where.push(`${USER_SEARCH_TEXT} ilike ?`);
+    params.push(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  }
+  if (filter.inactiveSince !== undefined) {
+    where.push(`${lastActivitySql('users')} < ?::timestamptz`);
+    params.push(filter.inactiveSince);
+  }
+  if (filter.groupId !== undefined) {
+    where.push(`exists (select 1 from group_memberships m join groups g on g.id = m.group_id
+                        where m.user_id = users.id and m.group_id = ?::uuid and g.tenant_id = users.tenant_id)`);
+    params.push(filter.groupId);
+  }
+  return { sql: where.join(' and '), params };
+}
+
+export interface UserListQuery extends UserFilter {
+  tenantId: string;
   /** Keyset: the last (createdAt, id) of the previous page. */
   after?: { createdAt: string; id: string };
   limit: number;
+}
+
+/** How many users `filter` matches: the N of the console's "select all N matching". */
+export async function countUsers(em: EntityManager, tenantId: string, filter: UserFilter): Promise<number> {
+  const where = userFilterSql(tenantId, filter);
+  const [row] = await sqlIn(em)<{ n: string }>(`select count(*) as n from users where ${where.sql}`, where.params);
+  return Number(row?.n ?? 0);
 }
 
 /**
@@ -101,19 +155,9 @@ export interface UserListQuery {
  * same at row 100,000 as at row 0 and rows inserted meanwhile do not shift pages.
  */
 export async function findUsers(em: EntityManager, query: UserListQuery): Promise<{ users: UserRecord[]; hasMore: boolean }> {
-  const where = ['tenant_id = ?'];
-  const params: unknown[] = [query.tenantId];
-  if (query.status) {
-    where.push('status = ?');
-    params.push(query.status);
-  } else {
-    where.push(`status not in ('deleted', '${PURGED}')`);
-  }
-  if (query.q?.trim()) {
-    const like = `%${query.q.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(`${USER_SEARCH_TEXT} ilike ?`);
-    params.push(like);
-  }
+  const filter = userFilterSql(query.tenantId, query);
+  const where = [filter.sql];
+  const params: unknown[] = [...filter.params];
   if (query.after) {
     where.push('(created_at, id) > (?::timestamptz, ?::uuid)');
     params.push(query.after.createdAt, query.after.id);

@@ -404,6 +404,9 @@ describe('hostile input', () => {
     for (const [i, body] of [null, [], { role: 'root' }, { status: 'active' }, { email: 'nope' }, { firstName: 5 }, { department: 'x'.repeat(100_000) }, { userName: NUL }].entries()) {
       add('problem', `admin user patch ${i}`, { method: 'PATCH', path: `/admin/users/${userId}`, headers: admin(), body: JSON.stringify(body) });
     }
+    for (const query of ['inactiveSince=2026-13-45T99:99:99Z', 'inactiveSince=-1', 'group=%00', 'group=x', 'status=active&status=banned', `q=${'x'.repeat(300)}`]) {
+      for (const path of ['/admin/users', '/admin/users/count']) add('problem', `admin list ${path} ${query.slice(0, 30)}`, { method: 'GET', path: `${path}?${query}`, headers: admin() });
+    }
     for (const id of ['not-a-uuid', '%00', '00000000-0000-4000-8000-000000000000', 'x'.repeat(3000)]) {
       for (const path of [`/admin/users/${id}`, `/admin/users/${id}/data`, `/admin/users/${id}/devices`, `/admin/operations/${id}`, `/admin/tasks/${id}`]) {
         add('problem', `admin get ${path.slice(0, 40)}`, { method: 'GET', path, headers: admin() });
@@ -420,7 +423,13 @@ describe('hostile input', () => {
       { action: 'reset', userIds: [userId], options: { voicemailMessages: 'yes' } }, { action: 'recycle', userIds: [userId], options: { users: 'x' } },
       { action: 'recycle', userIds: [userId], dryRun: true, options: { users: { [userId]: { firstName: NUL, lastName: 'x' } } } },
       { action: 'ban', userIds: [userId], dryRun: 'yes' }, { action: 'ban', userIds: Array.from({ length: 20_000 }, () => userId) },
-      { action: 'permanent_delete', userIds: [userId], confirm: 'eyJhbGciOiJub25lIn0.e30.' }];
+      { action: 'permanent_delete', userIds: [userId], confirm: 'eyJhbGciOiJub25lIn0.e30.' },
+      // A selection (the user list's filters) instead of userIds.
+      { action: 'ban', userIds: [userId], selection: {} }, { action: 'ban', selection: { q: `x${NUL}` } }, { action: 'ban', selection: { q: 'x'.repeat(100_000) } },
+      { action: 'ban', selection: { inactiveSince: '2026-13-45T99:99:99Z' } }, { action: 'ban', selection: { inactiveSince: '275760-09-13T00:00:00Z' } },
+      { action: 'ban', selection: { group: '%00' } }, { action: 'ban', selection: { status: ['active', 'banned'] } }, { action: 'ban', selection: { userIds: [userId] } },
+      { action: 'reset', selection: {}, confirm: 'forged' }, { action: 'ban', selection: {}, confirm: `v2.9999999999.${'A'.repeat(22)}.${'B'.repeat(43)}` },
+      { action: 'recycle', selection: {}, options: { users: { [userId]: { firstName: 'A', lastName: 'B' } } } }];
     for (const [i, body] of operations.entries()) add('problem', `admin operation ${i}`, { method: 'POST', path: '/admin/operations', headers: admin(), body: JSON.stringify(body) });
     for (const [path, body] of [['/admin/settings', { policy: 'x' }], ['/admin/settings', { policy: { inactivityDays: -1 } }], ['/admin/settings', { policy: { lockoutThreshold: 'ten' } }], ['/admin/settings', null]] as const) {
       add('problem', `admin settings ${JSON.stringify(body).slice(0, 30)}`, { method: 'PUT', path, headers: admin(), body: JSON.stringify(body) });

@@ -52,6 +52,21 @@ describe('operation confirm token', () => {
     expect(verifyConfirmToken(otherKey, token, request, NOW)).toEqual({ ok: false, reason: 'mismatch' });
   });
 
+  it('binds a selection: another filter, the same filter as ids, or ids as a selection is another request', () => {
+    const bySelection = { ...request, userIds: [], selection: { status: 'active', inactiveSince: '2026-03-01T00:00:00.000Z' } };
+    const { token } = signConfirmToken(key, bySelection, NOW);
+    expect(verifyConfirmToken(key, token, { ...bySelection, selection: { inactiveSince: '2026-03-01T00:00:00.000Z', status: 'active' } }, NOW)).toEqual({ ok: true });
+    for (const other of [
+      { ...bySelection, selection: { status: 'active' } },
+      { ...bySelection, selection: { ...bySelection.selection, q: 'ada' } },
+      { ...bySelection, selection: undefined },
+    ]) {
+      expect(verifyConfirmToken(key, token, other, NOW)).toEqual({ ok: false, reason: 'mismatch' });
+    }
+    const byIds = signConfirmToken(key, request, NOW).token;
+    expect(verifyConfirmToken(key, byIds, { ...request, selection: {} }, NOW)).toEqual({ ok: false, reason: 'mismatch' });
+  });
+
   it('writes canonical JSON with sorted keys at every level', () => {
     expect(canonical({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
     expect(canonical({ a: undefined, b: 1 })).toBe('{"b":1}');

@@ -4,7 +4,7 @@ import { canonical } from './canonical-json.ts';
 /**
  * The confirmation token of an irreversible operation (DESIGN.md §4): the dry run hands it out,
  * the real request must carry it back unchanged. It is an HMAC over exactly what was previewed
- * (tenant, action, the sorted user ids, the options in canonical form) and an expiry, so it
+ * (tenant, action, the sorted user ids or the selection, the options in canonical form) and an expiry, so it
  * confirms that request and no other: one more user, another option or another tenant is a
  * different request and needs its own preview.
  *
@@ -25,6 +25,11 @@ export interface ConfirmedRequest {
   action: string;
   userIds: readonly string[];
   options: unknown;
+  /**
+   * A selection (the user list's filters) instead of user ids: the token then confirms that
+   * selection as its dry run resolved it (the users kept under the token's hash, operation-targets.ts).
+   */
+  selection?: unknown;
 }
 
 export function confirmKey(tenant: { id: string; createdAt: Date | string }): Buffer {
@@ -59,6 +64,8 @@ export function confirmTokenHash(token: string): string {
 
 function mac(key: Buffer, request: ConfirmedRequest, expires: number, nonce: string): string {
   const ids = [...new Set(request.userIds.map((id) => id.toLowerCase()))].sort();
-  const message = JSON.stringify([request.tenantId, request.action, ids, canonical(request.options ?? {}), expires, nonce]);
+  const signed: unknown[] = [request.tenantId, request.action, ids, canonical(request.options ?? {}), expires, nonce];
+  if (request.selection !== undefined) signed.push(canonical(request.selection));
+  const message = JSON.stringify(signed);
   return createHmac('sha256', key).update(message).digest('base64url');
 }

@@ -1,20 +1,22 @@
 import { z } from 'zod';
-import { ACTIONS, ACTIONS_WITHOUT_OPTIONS, OPERATOR_ACTIONS, actionLine, planOperation, takesOptions, type OperatorAction } from '../../lifecycle/actions.ts';
+import { ACTIONS, ACTIONS_WITHOUT_OPTIONS, OPERATOR_ACTIONS, actionLine, planOperation, planSelection, takesOptions, valueAt, type OperatorAction } from '../../lifecycle/actions.ts';
 import { LAST_ADMIN_REFUSAL, guardsLastAdmin, removesLastAdmin, takesAwayAdmin } from '../../lifecycle/last-admin.ts';
 import { decidePendingData } from '../../lifecycle/pending-data.ts';
 import type { Policy, ResetOptions } from '../../lifecycle/policy.ts';
 import { describeReset, planReset } from '../../lifecycle/reset-plan.ts';
+import { USER_STATUSES, type UserStatus } from '../../lifecycle/statuses.ts';
 import { TASK_STATES, type TaskState } from '../../lifecycle/tasks.ts';
 import { transition, type LifecycleEvent, type LifecycleUser } from '../../lifecycle/transition.ts';
 import { insertAuditEntry } from '../../store/audit.ts';
 import { findDevicesOfUsers, type DeviceRecord } from '../../store/devices.ts';
+import { countOperationTargetsByLifecycle, findOperationTargetIds, insertOperationTargets } from '../../store/operation-targets.ts';
 import { findOperationProgress, findOperations, insertOperation } from '../../store/operations.ts';
 import type { EntityManager, Orm } from '../../store/orm.ts';
 import { findPhoneNumbers } from '../../store/phone-numbers.ts';
 import { findDatabaseNow } from '../../store/sql.ts';
 import { findTenantSettings } from '../../store/tenant-settings.ts';
 import { countUserDataByKind } from '../../store/user-data.ts';
-import { countOtherAdmins, findUsersByIds, type UserRecord } from '../../store/users.ts';
+import { countOtherAdmins, findUsersByIds, type UserFilter, type UserRecord } from '../../store/users.ts';
 import { describeActors } from '../../store/names.ts';
 import { namedFields } from './names.ts';
 import { RequestError } from '../errors.ts';
@@ -22,6 +24,7 @@ import type { Operator } from './auth.ts';
 import { confirmKey, confirmTokenHash, signConfirmToken, verifyConfirmToken, type ConfirmedRequest } from './confirm-token.ts';
 import { idempotent } from './idempotency.ts';
 import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } from './route.ts';
+import { userFilterOf, userFilterSchema } from './users.ts';
 
 /**
  * Operations (DESIGN.md §4): one action on one or many users, run as one Task per user. `dryRun`
@@ -30,11 +33,21 @@ import { decodeCursor, encodeCursor, idParams, limitQuery, type DefineRoute } fr
  * action takes, runs and is called comes from the actions table (src/lifecycle/actions.ts).
  */
 
-/** One operation may select this many users (one insert of task rows; see bench/jobs.ts for 10,000). */
+/** One operation may name this many users (one insert of task rows; see bench/jobs.ts for 10,000). */
 const MAX_USERS = 10_000;
+/** A selection may match this many users (resolved and enqueued set-based; bench/jobs.ts runs 100,000). */
+const MAX_SELECTION = 250_000;
+/** A selection's dry run shows this many of its users (in the list's order), and counts them all. */
+const SAMPLE_SIZE = 50;
+
+const selectionSchema = userFilterSchema.strict().openapi('UserSelection', {
+  description:
+    "The users GET /admin/users lists with the same filters (none: every user but deleted ones). The dry run resolves them and keeps that set: the confirmed run acts on exactly those users, not on whoever matches by then.",
+});
 
 const common = {
-  userIds: z.array(z.uuid()).min(1).max(MAX_USERS),
+  userIds: z.array(z.uuid()).min(1).max(MAX_USERS).optional().openapi({ description: 'The users, by id. Give either userIds or selection.' }),
+  selection: selectionSchema.optional(),
   dryRun: z.boolean().optional(),
   confirm: z.string().max(200).optional(),
 };
@@ -48,11 +61,19 @@ const requests = [
 export const operationRequest = z
   .discriminatedUnion('action', [requests[0]!, ...requests.slice(1)])
   .superRefine((request, ctx) => {
+    if ((request.userIds === undefined) === (request.selection === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['userIds'], message: 'give the users either by userIds or by selection (exactly one of the two)' });
+      return;
+    }
     // Values given per user (a recycle's new people, a reset's hand-over) name exactly the selected users.
     const perUser = ACTIONS[request.action].perUser;
     const named = perUser ? objectAt(request, perUser.path) : undefined;
     if (!perUser || !named) return;
     const path = [...perUser.path];
+    if (!request.userIds) {
+      ctx.addIssue({ code: 'custom', path, message: `${perUser.what} gives values for each user: select the users by userIds, not by selection` });
+      return;
+    }
     const names = new Set(Object.keys(named).map((id) => id.toLowerCase()));
     const missing = request.userIds.filter((id) => !names.has(id.toLowerCase()));
     if (missing.length) ctx.addIssue({ code: 'custom', path, message: `${perUser.what} needs a new name for every user; missing: ${missing.join(', ')}` });
@@ -64,8 +85,7 @@ export const operationRequest = z
 
 /** The object at `path` in a validated request, if there is one. */
 function objectAt(value: unknown, path: readonly string[]): object | undefined {
-  let at: unknown = value;
-  for (const key of path) at = typeof at === 'object' && at !== null ? Reflect.get(at, key) : undefined;
+  const at = valueAt(value, path);
   return typeof at === 'object' && at !== null ? at : undefined;
 }
 
@@ -96,9 +116,14 @@ const dryRunResponse = z
     total: z.number(),
     allowed: z.number(),
     refused: z.number(),
+    byStatus: z.partialRecord(z.enum(USER_STATUSES), z.number()).openapi({ description: 'The users by their status now.' }),
+    refusedBy: z.record(z.string(), z.number()).openapi({ description: 'The refused users by refusal code.' }),
     /** "The following actions will take place". */
     actions: z.array(z.string()),
-    users: z.array(previewUser),
+    users: z.array(previewUser).openapi({
+      description: `Per user what will happen: every user of userIds; of a selection, the first ${SAMPLE_SIZE} in the user list's order (the counts above cover them all).`,
+    }),
+    selection: selectionSchema.optional().openapi({ description: 'The selection as asked; the users it matched now are the ones a run with this confirmToken acts on.' }),
     confirmToken: z.string(),
     confirmExpiresAt: z.iso.datetime(),
   })
@@ -192,7 +217,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
     tag: 'Operations',
     summary: 'Run an action on one or many users (or preview it)',
     description:
-      `With \`dryRun: true\` nothing is written: the answer lists per user what will happen and a \`confirmToken\` (valid 15 minutes) for exactly this request. Irreversible actions (${OPERATOR_ACTIONS.filter((a) => ACTIONS[a].irreversible).join(', ')}) are refused with 409 \`confirmation_required\` unless \`confirm\` is that token. A token starts one operation: sent again (a double click, a retry), it is refused with 409 \`confirmation_used\`, naming the operation it started. Otherwise 202: one task per user, progress at GET /admin/operations/{id}.`,
+      `The users are \`userIds\` (up to ${MAX_USERS}) or a \`selection\`, the user list's filters (GET /users; up to ${MAX_SELECTION} users), exactly one of the two. A selection's dry run resolves it now and keeps those users under its \`confirmToken\`: it counts them all (\`total\`, \`allowed\`, \`refused\`, \`byStatus\`, \`refusedBy\`) and lists the first ${SAMPLE_SIZE}; the run, which needs that token whatever the action, acts on exactly those users, not on whoever matches by then; an action with values per user (recycle, a reset's handOver) needs userIds. With \`userIds\` and \`dryRun: true\` nothing is written: the answer lists per user what will happen and a \`confirmToken\` (valid 15 minutes) for exactly this request. Irreversible actions (${OPERATOR_ACTIONS.filter((a) => ACTIONS[a].irreversible).join(', ')}) are refused with 409 \`confirmation_required\` unless \`confirm\` is that token. A token starts one operation: sent again (a double click, a retry), it is refused with 409 \`confirmation_used\`, naming the operation it started. Otherwise 202: one task per user, progress at GET /admin/operations/{id}.`,
     body: operationRequest,
     responses: {
       200: { description: 'The dry run.', schema: dryRunResponse },
@@ -204,7 +229,8 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
       422: { description: 'Invalid request, or unknown_users: ids that are not users of this tenant.' },
     },
     handler: async ({ body, operator, res }) => {
-      const userIds = [...new Set(body.userIds.map((id) => id.toLowerCase()))];
+      if (body.selection) return await runOnSelection(orm, operator, { ...body, selection: body.selection }, (id) => res.location(`/admin/operations/${id}`));
+      const userIds = [...new Set(body.userIds!.map((id) => id.toLowerCase()))];
       const confirmed: ConfirmedRequest = { tenantId: operator.tenantId, action: body.action, userIds, options: objectAt(body, ['options']) ?? {} };
       const em = orm.em.fork();
       const tenant = await findTenantSettings(em, operator.tenantId);
@@ -228,19 +254,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
 
       const irreversible = ACTIONS[body.action].irreversible;
       if (irreversible || body.confirm !== undefined) {
-        const check = verifyConfirmToken(key, body.confirm, confirmed);
-        if (!check.ok) {
-          throw new RequestError(
-            'confirmation_required',
-            409,
-            check.reason === 'missing'
-              ? `${body.action} cannot be undone: ask with dryRun: true first, then send the same request with confirm set to its confirmToken.`
-              : check.reason === 'expired'
-                ? 'The confirmation has expired; preview the operation again.'
-                : 'The confirmation does not match this request (other users, action or options); preview this request and confirm that.',
-            { reason: check.reason, action: body.action },
-          );
-        }
+        requireConfirmation(key, body.confirm, confirmed, `${body.action} cannot be undone`);
       }
 
       const operation = await orm.em.fork().transactional(async (tx) => {
@@ -253,18 +267,7 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
           tasks: planned.tasks,
           ...(body.confirm !== undefined ? { confirmTokenHash: confirmTokenHash(body.confirm) } : {}),
         });
-        if (!created.ok) {
-          const operationId = created.confirmationUsedBy;
-          throw new RequestError('confirmation_used', 409, `This confirmation was used already: it started operation ${operationId}. Preview again to run it once more.`, { operationId });
-        }
-        insertAuditEntry(tx, {
-          tenantId: operator.tenantId,
-          actor: operator.actor,
-          action: 'operation.started',
-          details: { operationId: created.id, action: body.action, total: created.total, options: planned.recorded, confirmed: irreversible },
-        });
-        await tx.flush();
-        return created;
+        return await started(tx, operator, created, { action: body.action, options: planned.recorded, confirmed: irreversible });
       });
       res.location(`/admin/operations/${operation.id}`);
       return { status: 202, body: { operationId: operation.id, action: body.action, state: 'running', total: operation.total } };
@@ -348,6 +351,142 @@ export function operationRoutes(define: DefineRoute, { orm }: { orm: Orm }): voi
   });
 }
 
+/**
+ * Refuses (409 confirmation_required) a run whose `confirm` is not a live token of a dry run of
+ * exactly this request; `why` says why this run needs one.
+ */
+function requireConfirmation(key: Buffer, confirm: string | undefined, confirmed: ConfirmedRequest, why: string): void {
+  const check = verifyConfirmToken(key, confirm, confirmed);
+  if (check.ok) return;
+  throw new RequestError(
+    'confirmation_required',
+    409,
+    check.reason === 'missing'
+      ? `${why}: ask with dryRun: true first, then send the same request with confirm set to its confirmToken.`
+      : check.reason === 'expired'
+        ? 'The confirmation has expired; preview the operation again.'
+        : 'The confirmation does not match this request (other users, selection, action or options); preview this request and confirm that.',
+    { reason: check.reason, action: confirmed.action },
+  );
+}
+
+/** After the operation row and its tasks: refuses a used token, else audits the start (one entry for the operation). */
+async function started(
+  tx: EntityManager,
+  operator: Operator,
+  created: Awaited<ReturnType<typeof insertOperation>>,
+  details: { action: OperatorAction; options: Record<string, unknown>; confirmed: boolean; selection?: Record<string, unknown> },
+): Promise<{ id: string; total: number }> {
+  if (!created.ok) {
+    const operationId = created.confirmationUsedBy;
+    throw new RequestError('confirmation_used', 409, `This confirmation was used already: it started operation ${operationId}. Preview again to run it once more.`, { operationId });
+  }
+  insertAuditEntry(tx, {
+    tenantId: operator.tenantId,
+    actor: operator.actor,
+    action: 'operation.started',
+    details: { operationId: created.id, total: created.total, ...details },
+  });
+  await tx.flush();
+  return created;
+}
+
+type SelectionRequest = z.output<typeof operationRequest> & { selection: z.output<typeof selectionSchema> };
+
+/**
+ * An operation on a selection. The dry run resolves the selection (one INSERT ... SELECT) and keeps
+ * those users under its confirm token's hash (src/store/operation-targets.ts); it answers counts
+ * over all of them and a sample of who. The run must carry that token, whatever the action: it
+ * inserts one task per kept user (INSERT ... SELECT again) and its operation row takes the token's
+ * hash, so a token runs once, and a user who matches only after the preview is not swept in.
+ */
+async function runOnSelection(orm: Orm, operator: Operator, body: SelectionRequest, located: (operationId: string) => void) {
+  const filter = userFilterOf(body.selection);
+  const confirmed: ConfirmedRequest = { tenantId: operator.tenantId, action: body.action, userIds: [], options: objectAt(body, ['options']) ?? {}, selection: filter };
+  const planned = planSelection(body.action, body);
+  // The request schema refuses per-user values with a selection already; this keeps the plan honest.
+  if (!planned) throw new RequestError('validation_failed', 422, 'this request gives values for each user: select the users by userIds');
+  const tenant = await findTenantSettings(orm.em.fork(), operator.tenantId);
+  if (!tenant) throw new RequestError('unauthorized', 401, 'the token belongs to no tenant');
+  const key = confirmKey(tenant);
+
+  if (body.dryRun) {
+    return await orm.em.fork().transactional(async (tx) => {
+      const { token, expiresAt } = signConfirmToken(key, confirmed);
+      const kept = confirmTokenHash(token);
+      const total = await insertOperationTargets(tx, { tenantId: operator.tenantId, confirmTokenHash: kept, expiresAt, filter, max: MAX_SELECTION });
+      if (total === null) {
+        throw new RequestError('selection_too_large', 422, `The selection matches more than ${MAX_SELECTION} users; narrow it (status, search, inactive since, group).`, { max: MAX_SELECTION });
+      }
+      await refuseLastAdminOfKept(tx, operator.tenantId, kept, planned.event, tenant.policy);
+      const sampleIds = await findOperationTargetIds(tx, operator.tenantId, kept, { limit: SAMPLE_SIZE });
+      const order = new Map(sampleIds.map((id, i) => [id, i]));
+      const sample = (await findUsersByIds(tx, operator.tenantId, sampleIds)).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      const events = new Map(sample.map((user) => [user.id, planned.event]));
+      const preview = await previewOperation(tx, operator, body.action, planned.resetOptions, events, sample, tenant.policy);
+      const groups = await countOperationTargetsByLifecycle(tx, operator.tenantId, kept);
+      const counts = tally(
+        groups.map((group) => {
+          const result = transition(lifecycleUser({ ...group, id: '' }), planned.event, tenant.policy);
+          return { status: group.status, refusal: result.ok ? null : result.refusal.code, count: group.count };
+        }),
+      );
+      return {
+        status: 200,
+        body: { ...preview, ...counts, selection: body.selection, confirmToken: token, confirmExpiresAt: expiresAt.toISOString() },
+      };
+    });
+  }
+
+  requireConfirmation(key, body.confirm, confirmed, 'A selection runs on the users its dry run resolved');
+  const irreversible = ACTIONS[body.action].irreversible;
+  const kept = confirmTokenHash(body.confirm!);
+  const operation = await orm.em.fork().transactional(async (tx) => {
+    await refuseLastAdminOfKept(tx, operator.tenantId, kept, planned.event, tenant.policy);
+    const created = await insertOperation(tx, {
+      tenantId: operator.tenantId,
+      action: body.action,
+      options: { ...planned.recorded, selection: recordedSelection(filter) },
+      actor: operator.actor,
+      taskType: planned.taskType,
+      tasks: { keptTargets: true, payload: planned.payload },
+      confirmTokenHash: kept,
+    });
+    return await started(tx, operator, created, { action: body.action, options: planned.recorded, confirmed: irreversible, selection: recordedSelection(filter) });
+  });
+  located(operation.id);
+  return { status: 202, body: { operationId: operation.id, action: body.action, state: 'running', total: operation.total } };
+}
+
+/** The selection as the operation row and the audit trail keep it: the searched text may be a name, so only that there was one. */
+function recordedSelection(filter: UserFilter): Record<string, unknown> {
+  const { q, ...rest } = filter;
+  return { ...rest, ...(q ? { searched: true } : {}) };
+}
+
+/** The last-admin rule over the users a selection's dry run kept: only its admins are read. */
+async function refuseLastAdminOfKept(tx: EntityManager, tenantId: string, kept: string, event: LifecycleEvent, policy: Policy): Promise<void> {
+  const admins = await findUsersByIds(tx, tenantId, await findOperationTargetIds(tx, tenantId, kept, { role: 'admin' }));
+  await refuseLastAdmin(tx, tenantId, new Map(admins.map((user) => [user.id, event])), admins, policy);
+}
+
+/** The dry run's counts from users grouped by status and outcome (refusal code, or null when allowed). */
+function tally(rows: Array<{ status: UserStatus; refusal: string | null; count: number }>) {
+  const byStatus: Partial<Record<UserStatus, number>> = {};
+  const refusedBy: Record<string, number> = {};
+  let total = 0;
+  let refused = 0;
+  for (const row of rows) {
+    total += row.count;
+    byStatus[row.status] = (byStatus[row.status] ?? 0) + row.count;
+    if (row.refusal) {
+      refused += row.count;
+      refusedBy[row.refusal] = (refusedBy[row.refusal] ?? 0) + row.count;
+    }
+  }
+  return { total, allowed: total - refused, refused, byStatus, refusedBy };
+}
+
 /** The progress counts of DESIGN.md §4 from tasks by state. */
 function countsOf(byState: Partial<Record<TaskState, number>>) {
   const n = (...states: TaskState[]) => states.reduce((sum, s) => sum + Number(byState[s] ?? 0), 0);
@@ -364,7 +503,8 @@ function countsOf(byState: Partial<Record<TaskState, number>>) {
 
 type OperationUser = UserRecord & { derivedLogin: boolean };
 
-function lifecycleUser(user: OperationUser): LifecycleUser {
+/** What the lifecycle rules read of a user (a selection's dry run counts groups of users alike in these). */
+function lifecycleUser(user: Pick<OperationUser, 'id' | 'status' | 'disabledBy' | 'failedLoginCount' | 'hasPassword' | 'derivedLogin'>): LifecycleUser {
   return {
     status: user.status,
     disabledBy: user.disabledBy,
@@ -453,14 +593,11 @@ async function previewOperation(
     };
   });
 
-  const allowed = previews.filter((p) => p.allowed).length;
   return {
     dryRun: true as const,
     action,
     irreversible: ACTIONS[action].irreversible,
-    total: previews.length,
-    allowed,
-    refused: previews.length - allowed,
+    ...tally(previews.map((p) => ({ status: p.status, refusal: p.refusal?.code ?? null, count: 1 }))),
     actions: plan ? describeReset(plan) : [actionLine(action)],
     users: previews,
   };

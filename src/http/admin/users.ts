@@ -6,7 +6,7 @@ import { USER_ROLES, USER_STATUSES } from '../../lifecycle/statuses.ts';
 import type { Orm } from '../../store/orm.ts';
 import { insertAuditEntry } from '../../store/audit.ts';
 import { createUserWithLifecycle } from '../../store/user-lifecycle.ts';
-import { findUserById, findUsers, updateUserDetails, type UserRecord } from '../../store/users.ts';
+import { countUsers, findUserById, findUsers, updateUserDetails, type UserFilter, type UserRecord } from '../../store/users.ts';
 import { RequestError } from '../errors.ts';
 import type { Operator } from './auth.ts';
 import { idempotent } from './idempotency.ts';
@@ -108,9 +108,40 @@ const patchUserBody = z
   .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change')
   .openapi('UserPatch');
 
-const listQuery = z.object({
-  status: z.enum(USER_STATUSES).optional(),
-  q: z.string().max(200).optional(),
+/** Earliest and latest `inactiveSince` taken: PostgreSQL's timestamptz holds far more, a person's activity does not. */
+const ACTIVITY_RANGE = { from: Date.parse('1970-01-01T00:00:00Z'), to: Date.parse('9999-12-31T23:59:59Z') };
+
+/**
+ * The user list's filters: the list's query (GET /users, /users/count) and an operation's
+ * `selection` (POST /operations) are this one schema, read by the one store filter (userFilterSql).
+ */
+export const userFilterSchema = z.object({
+  status: z.enum(USER_STATUSES).optional().openapi({ description: 'Users in this status. Without it, every status but deleted (deleted means hidden).' }),
+  q: z.string().max(200).optional().openapi({ description: 'Matches first, last, display and user name, email and extension (case-insensitive substring).' }),
+  inactiveSince: z.iso
+    .datetime({ offset: true })
+    .refine((v) => Date.parse(v) >= ACTIVITY_RANGE.from && Date.parse(v) <= ACTIVITY_RANGE.to, 'a time between 1970 and 9999')
+    .optional()
+    .openapi({
+      description:
+        'Users with no check-in, sign-in or status change since this time (what the inactivity sweep measures): "inactive for 90 days" is now minus 90 days.',
+    }),
+  group: z.uuid().optional().openapi({ description: 'Members of this group (SCIM Groups id).' }),
+});
+export type UserFilterInput = z.output<typeof userFilterSchema>;
+
+/** The store's filter for validated filter input (an empty search is no search; times in one form). */
+export function userFilterOf(input: UserFilterInput): UserFilter {
+  const q = input.q?.trim();
+  return {
+    ...(input.status ? { status: input.status } : {}),
+    ...(q ? { q } : {}),
+    ...(input.inactiveSince !== undefined ? { inactiveSince: new Date(input.inactiveSince).toISOString() } : {}),
+    ...(input.group !== undefined ? { groupId: input.group.toLowerCase() } : {}),
+  };
+}
+
+const listQuery = userFilterSchema.extend({
   cursor: z.string().max(500).optional(),
   limit: limitQuery,
 });
@@ -155,15 +186,14 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
     tag: 'Users',
     summary: 'List users',
     description:
-      'Newest last, 50 a page by default. Without `status`, deleted users are left out (deleted means hidden). `q` matches first, last, display and user name, email and extension. Pass `nextCursor` back as `cursor` for the next page.',
+      'Newest last, 50 a page by default. Without `status`, deleted users are left out (deleted means hidden). `q` matches first, last, display and user name, email and extension; `inactiveSince` and `group` narrow further. Pass `nextCursor` back as `cursor` for the next page. The same filters are an operation\'s `selection` (POST /operations).',
     query: listQuery,
     responses: { 200: { description: 'A page of users.', schema: userPage } },
     handler: async ({ query, operator }) => {
       const after = decodeCursor(query.cursor, cursorSchema);
       const { users, hasMore } = await findUsers(orm.em.fork(), {
         tenantId: operator.tenantId,
-        ...(query.status ? { status: query.status } : {}),
-        ...(query.q ? { q: query.q } : {}),
+        ...userFilterOf(query),
         ...(after ? { after } : {}),
         limit: query.limit,
       });
@@ -177,6 +207,17 @@ export function userRoutes(define: DefineRoute, { orm }: { orm: Orm }): void {
         },
       };
     },
+  });
+
+  define({
+    method: 'get',
+    path: '/users/count',
+    tag: 'Users',
+    summary: 'Count the users a filter matches',
+    description: 'The N of "select all N matching": the users GET /users pages through with the same filters, and an operation with that `selection` would preview.',
+    query: userFilterSchema,
+    responses: { 200: { description: 'How many users match.', schema: z.object({ count: z.number().int() }).openapi('UserCount') } },
+    handler: async ({ query, operator }) => ({ status: 200, body: { count: await countUsers(orm.em.fork(), operator.tenantId, userFilterOf(query)) } }),
   });
 
   define(idempotent(orm, {

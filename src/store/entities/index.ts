@@ -3,6 +3,7 @@ import { AuditEntrySchema } from './audit-entry.ts';
 import { DeviceSchema } from './device.ts';
 import { GroupMembershipSchema, GroupSchema } from './group.ts';
 import { IdempotencyKeySchema } from './idempotency-key.ts';
+import { OperationTargetSchema } from './operation-target.ts';
 import { OperationSchema } from './operation.ts';
 import { OperatorSessionSchema } from './operator-session.ts';
 import { PasswordLinkSchema } from './password-link.ts';
@@ -18,6 +19,7 @@ export * from './audit-entry.ts';
 export * from './device.ts';
 export * from './group.ts';
 export * from './idempotency-key.ts';
+export * from './operation-target.ts';
 export * from './operation.ts';
 export * from './operator-session.ts';
 export * from './password-link.ts';
@@ -44,4 +46,5 @@ export const ENTITIES = [
   OperatorSessionSchema,
   IdempotencyKeySchema,
   ProvisioningLogEntrySchema,
+  OperationTargetSchema,
 ];

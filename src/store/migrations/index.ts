@@ -13,6 +13,7 @@ import { Migration20261201193459_confirm_token_hash } from './Migration202612011
 import { Migration20261201193500_idempotency_keys } from './Migration20261201193500_idempotency_keys.ts';
 import { Migration20261201230304_provisioning_log } from './Migration20261201230304_provisioning_log.ts';
 import { Migration20261201231500_group_member_versions } from './Migration20261201231500_group_member_versions.ts';
+import { Migration20261201231815_operation_targets } from './Migration20261201231815_operation_targets.ts';
 import { Migration20261201233000_group_membership_display } from './Migration20261201233000_group_membership_display.ts';
 import { Migration20261202000000_group_memberships_tenant } from './Migration20261202000000_group_memberships_tenant.ts';
 
@@ -36,6 +37,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201193500_idempotency_keys', class: Migration20261201193500_idempotency_keys },
   { name: 'Migration20261201230304_provisioning_log', class: Migration20261201230304_provisioning_log },
   { name: 'Migration20261201231500_group_member_versions', class: Migration20261201231500_group_member_versions },
+  { name: 'Migration20261201231815_operation_targets', class: Migration20261201231815_operation_targets },
   { name: 'Migration20261201233000_group_membership_display', class: Migration20261201233000_group_membership_display },
   { name: 'Migration20261202000000_group_memberships_tenant', class: Migration20261202000000_group_memberships_tenant },
 ];

@@ -12,6 +12,7 @@ type Action = OperationRequest['action'];
 type Preview = components['schemas']['OperationPreview'];
 type ResetOptions = Required<components['schemas']['ResetOptions']>;
 type RecycleRow = { firstName: string; lastName: string; email: string; sendWelcome: boolean };
+type UserSelection = components['schemas']['UserSelection'];
 
 /** The six optional reset items: the portal's labels (seed 003), what each clears under it. */
 const RESET_OPTIONS: Array<{ key: keyof ResetOptions; label: string; description: string }> = [
@@ -56,9 +57,20 @@ type Step =
 /**
  * "Bulk User Actions": choose an action, for a reset pick what to clear, read the dry
  * run ("The following actions will take place"), confirm, watch progress; a reset with "Recycle
- * Users" goes on to the recycle form.
+ * Users" goes on to the recycle form. With `selection` (the list's "select all N matching") the
+ * request names the list's filters instead of ids: the dry run counts them all and shows a
+ * sample, and the confirmed run acts on the users it resolved. A recycle names a new person per
+ * seat, so it needs users picked one by one.
  */
-export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (finished: boolean) => void }) {
+export function BulkActionModal({
+  users,
+  selection,
+  onClose,
+}: {
+  users: User[];
+  selection?: { filter: UserSelection; count: number } | undefined;
+  onClose: (finished: boolean) => void;
+}) {
   const [step, setStep] = useState<Step>({ name: 'choose' });
   const [choice, setChoice] = useState<Action>('reset');
   const [sendRecovery, setSendRecovery] = useState(true);
@@ -68,6 +80,8 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
     Object.fromEntries(users.map((u) => [u.id, { firstName: '', lastName: '', email: '', sendWelcome: true }])),
   );
   const userIds = users.map((u) => u.id);
+  const target = selection ? { selection: selection.filter } : { userIds };
+  const count = selection?.count ?? users.length;
   const actions = useActions();
   const settings = useQuery({ queryKey: ['settings'], queryFn: () => unwrap(api.GET('/settings')) });
   const defaults = settings.data?.policy.defaultResetOptions as ResetOptions | undefined;
@@ -99,7 +113,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
         {step.name === 'choose' && actions.data ? (
           <>
             <Text>Select an action to perform on the selected users.</Text>
-            <SelectedUsers users={users} heading={`Selected ${users.length === 1 ? '1 user' : `${users.length} users`}`} />
+            <SelectedUsers users={users} selection={selection} heading={`Selected ${usersInWords(count)}`} />
             <Radio.Group value={choice} onChange={(value) => setChoice(value as Action)} label="Action" aria-label="Action">
               <Stack gap="sm" mt="xs">
                 {[...OWN_CONTROLS.map((a) => actions.data.find((info) => info.action === a)!).filter(Boolean), ...otherActions(actions.data)].map((info) => (
@@ -127,7 +141,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
                 loading={preview.isPending}
                 onClick={() => {
                   if (choice === 'reset') return setStep({ name: 'reset' });
-                  const request = choice === 'force_password_reset' ? { action: choice, userIds, options: { sendRecoveryEmail: sendRecovery } } : { action: choice, userIds };
+                  const request = choice === 'force_password_reset' ? { action: choice, ...target, options: { sendRecoveryEmail: sendRecovery } } : { action: choice, ...target };
                   void ask(request as OperationRequest);
                 }}
               >
@@ -140,7 +154,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
         {step.name === 'reset' ? (
           <>
             <Text>Reset and delete user settings and data.</Text>
-            <SelectedUsers users={users} heading={`Reset ${users.length === 1 ? '1 user' : `${users.length} users`}`} />
+            <SelectedUsers users={users} selection={selection} heading={`Reset ${usersInWords(count)}`} />
             <Text>The selected users will have their {ALWAYS_REMOVED} removed by default.</Text>
             <Group justify="space-between">
               <Text fw={500}>Optional</Text>
@@ -159,12 +173,15 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
             {RESET_OPTIONS.map(({ key, label, description }) => (
               <Checkbox key={key} label={label} description={description} checked={chosen[key]} onChange={(e) => setOptions({ ...chosen, [key]: e.currentTarget.checked })} />
             ))}
-            <Checkbox label="Recycle Users" description="Provide new name and email after resetting the users." checked={recycle} onChange={(e) => setRecycle(e.currentTarget.checked)} />
+            {/* A recycle names a new person per seat: not for a whole selection. */}
+            {selection ? null : (
+              <Checkbox label="Recycle Users" description="Provide new name and email after resetting the users." checked={recycle} onChange={(e) => setRecycle(e.currentTarget.checked)} />
+            )}
             <Group justify="flex-end">
               <Button variant="default" onClick={() => setStep({ name: 'choose' })}>
                 Back
               </Button>
-              <Button loading={preview.isPending} onClick={() => ask({ action: 'reset', userIds, options: chosen }, recycle ? 'recycle' : undefined)}>
+              <Button loading={preview.isPending} onClick={() => ask({ action: 'reset', ...target, options: chosen }, recycle && !selection ? 'recycle' : undefined)}>
                 Next
               </Button>
             </Group>
@@ -175,7 +192,7 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
           <>
             {step.request.action === 'reset' ? (
               <>
-                <SelectedUsers users={users} heading={`Reset ${users.length === 1 ? '1 user' : `${users.length} users`}`} />
+                <SelectedUsers users={users} selection={selection} heading={`Reset ${usersInWords(count)}`} />
                 <Text>The selected users will have their {ALWAYS_REMOVED} removed by default.</Text>
               </>
             ) : null}
@@ -185,6 +202,15 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
                 <List.Item key={line}>{line}</List.Item>
               ))}
             </List>
+            {step.preview.total > step.preview.users.length ? (
+              <Text size="sm">
+                Showing the first {step.preview.users.length} of {step.preview.total} users (now{' '}
+                {Object.entries(step.preview.byStatus)
+                  .map(([status, n]) => `${n} ${STATUS_LABELS[status as keyof typeof STATUS_LABELS]?.label ?? status}`)
+                  .join(', ')}
+                ). The action applies to exactly these {step.preview.total}.
+              </Text>
+            ) : null}
             <Table aria-label="What will happen to each user">
               <Table.Thead>
                 <Table.Tr>
@@ -309,8 +335,19 @@ export function BulkActionModal({ users, onClose }: { users: User[]; onClose: (f
   );
 }
 
-function SelectedUsers({ users, heading }: { users: User[]; heading: string }) {
+const usersInWords = (n: number) => (n === 1 ? '1 user' : `${n} users`);
+
+/** Who the action is for: the portal's list of names, or for a whole selection how many match. */
+function SelectedUsers({ users, heading, selection }: { users: User[]; heading: string; selection?: { count: number } | undefined }) {
   const shown = users.slice(0, 50);
+  if (selection) {
+    return (
+      <>
+        <Text fw={500}>{heading}</Text>
+        <Text>All {selection.count} users matching the list's filters.</Text>
+      </>
+    );
+  }
   return (
     <>
       <Text fw={500}>{heading}</Text>

@@ -1,25 +1,36 @@
-import { Anchor, Button, Checkbox, Group, Loader, Pagination, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Anchor, Button, Checkbox, Group, Loader, Pagination, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, unwrap } from '../api/client.ts';
+import type { components } from '../api/schema';
 import { BulkActionModal } from '../components/BulkActionModal.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { personName, ROLE_LABELS, STATUS_LABELS, type User, type UserStatus } from '../labels.ts';
 
 const PAGE_SIZE = 50;
+/** The "Inactive for" choices, in days (no check-in, sign-in or status change for that long). */
+const INACTIVE_DAYS = [30, 60, 90, 180, 365];
+
+type UserSelection = components['schemas']['UserSelection'];
 
 /**
- * The User List: server-side search and status filter, cursor paging (the cursors of
+ * The User List: server-side search, status and inactivity filters, cursor paging (the cursors of
  * pages seen so far are kept, so Back is one request), row checkboxes, select-all on the page,
- * and "Bulk Action" once a row is checked.
+ * then "select all N matching" (the list's filters become the operation's selection, resolved by
+ * its dry run), and "Bulk Action" once a row is checked.
  */
 export function Users() {
   const [search, setSearch] = useState('');
   const [q] = useDebouncedValue(search.trim(), 250);
   const [status, setStatus] = useState<UserStatus | null>(null);
+  const [inactiveDays, setInactiveDays] = useState<string | null>(null);
+  // Fixed when chosen, so paging and the count ask about the same instant.
+  const [inactiveSince, setInactiveSince] = useState<string | null>(null);
+  // Every user the filters match, as the list stood when "select all" was pressed.
+  const [allMatching, setAllMatching] = useState<UserSelection | null>(null);
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   const [page, setPage] = useState(1);
   const [selected, setSelected] = useState<Map<string, User>>(new Map());
@@ -28,16 +39,13 @@ export function Users() {
   const resetPaging = () => {
     setCursors([null]);
     setPage(1);
+    setAllMatching(null);
   };
+  const filter: UserSelection = { ...(q ? { q } : {}), ...(status ? { status } : {}), ...(inactiveSince ? { inactiveSince } : {}) };
   const cursor = cursors[page - 1] ?? null;
   const list = useQuery({
-    queryKey: ['users', { q, status, cursor }],
-    queryFn: () =>
-      unwrap(
-        api.GET('/users', {
-          params: { query: { limit: PAGE_SIZE, ...(q ? { q } : {}), ...(status ? { status } : {}), ...(cursor ? { cursor } : {}) } },
-        }),
-      ),
+    queryKey: ['users', { ...filter, cursor }],
+    queryFn: () => unwrap(api.GET('/users', { params: { query: { limit: PAGE_SIZE, ...filter, ...(cursor ? { cursor } : {}) } } })),
     placeholderData: keepPreviousData,
   });
   const users = list.data?.users ?? [];
@@ -50,7 +58,15 @@ export function Users() {
     setPage(target);
   };
   const allOnPage = users.length > 0 && users.every((u) => selected.has(u.id));
+  // The N of "select all N matching": asked once the whole page is ticked and there is more than a page.
+  const matching = useQuery({
+    queryKey: ['users-count', filter],
+    queryFn: () => unwrap(api.GET('/users/count', { params: { query: filter } })),
+    enabled: allOnPage && (nextCursor !== null || page > 1),
+  });
+  const matchingCount = matching.data?.count ?? 0;
   const toggleAll = () => {
+    setAllMatching(null);
     const next = new Map(selected);
     for (const u of users) {
       if (allOnPage) next.delete(u.id);
@@ -59,6 +75,7 @@ export function Users() {
     setSelected(next);
   };
   const toggle = (user: User) => {
+    setAllMatching(null);
     const next = new Map(selected);
     if (next.has(user.id)) next.delete(user.id);
     else next.set(user.id, user);
@@ -76,8 +93,8 @@ export function Users() {
           <Button variant="default" component={Link} to="/add#import">
             Import
           </Button>
-          <Button disabled={selected.size === 0} onClick={() => setBulkOpen(true)}>
-            Bulk Action{selected.size ? ` (${selected.size})` : ''}
+          <Button disabled={!allMatching && selected.size === 0} onClick={() => setBulkOpen(true)}>
+            Bulk Action{allMatching ? ` (${matchingCount})` : selected.size ? ` (${selected.size})` : ''}
           </Button>
         </Group>
       </Group>
@@ -104,14 +121,46 @@ export function Users() {
           }}
           w={220}
         />
+        <Select
+          label="Inactive for"
+          placeholder="Any activity"
+          clearable
+          data={INACTIVE_DAYS.map((days) => ({ value: String(days), label: `${days} days or more` }))}
+          value={inactiveDays}
+          onChange={(value) => {
+            setInactiveDays(value);
+            setInactiveSince(value ? new Date(Date.now() - Number(value) * 86_400_000).toISOString() : null);
+            resetPaging();
+          }}
+          w={220}
+        />
       </Group>
-      <ErrorNotice error={list.error} />
+      <ErrorNotice error={list.error ?? matching.error} />
+      {allMatching ? (
+        <Alert color="blue" aria-live="polite">
+          <Group justify="space-between">
+            <Text size="sm">All {matchingCount} users matching the filters are selected.</Text>
+            <Button size="xs" variant="default" onClick={() => { setAllMatching(null); setSelected(new Map()); }}>
+              Clear selection
+            </Button>
+          </Group>
+        </Alert>
+      ) : allOnPage && matchingCount > users.length ? (
+        <Alert color="blue" aria-live="polite">
+          <Group justify="space-between">
+            <Text size="sm">All {users.length} users on this page are selected.</Text>
+            <Button size="xs" variant="light" onClick={() => setAllMatching(filter)}>
+              Select all {matchingCount} matching
+            </Button>
+          </Group>
+        </Alert>
+      ) : null}
       <Table.ScrollContainer minWidth={720}>
         <Table striped highlightOnHover aria-busy={list.isFetching} aria-label="Users">
           <Table.Thead>
             <Table.Tr>
               <Table.Th w={40}>
-                <Checkbox aria-label="Select all users on this page" checked={allOnPage} onChange={toggleAll} disabled={!users.length} />
+                <Checkbox aria-label="Select all users on this page" checked={allOnPage || allMatching !== null} onChange={toggleAll} disabled={!users.length} />
               </Table.Th>
               <Table.Th>Name</Table.Th>
               <Table.Th>User name</Table.Th>
@@ -125,7 +174,7 @@ export function Users() {
             {users.map((user) => (
               <Table.Tr key={user.id}>
                 <Table.Td>
-                  <Checkbox aria-label={`Select ${user.userName ?? user.extension ?? user.id}`} checked={selected.has(user.id)} onChange={() => toggle(user)} />
+                  <Checkbox aria-label={`Select ${user.userName ?? user.extension ?? user.id}`} checked={allMatching !== null || selected.has(user.id)} onChange={() => toggle(user)} />
                 </Table.Td>
                 <Table.Td>
                   <Anchor component={Link} to={`/users/${user.id}`}>
@@ -157,10 +206,12 @@ export function Users() {
       {bulkOpen ? (
         <BulkActionModal
           users={[...selected.values()]}
+          selection={allMatching ? { filter: allMatching, count: matchingCount } : undefined}
           onClose={(finished) => {
             setBulkOpen(false);
             if (finished) {
               setSelected(new Map());
+              setAllMatching(null);
               void list.refetch();
             }
           }}

@@ -79,7 +79,7 @@ export function declareScimResources<Ctx>(handlers: { user: ResourceHandlers<Ctx
 
 /**
  * What /ServiceProviderConfig advertises, and it is true: PATCH and filters are served (filters
- * in SQL, at most MAX_RESULTS a page), passwords can be set; bulk, sort and ETags are not.
+ * in SQL, at most MAX_RESULTS a page), sorting (in SQL, paging.ts), passwords can be set; bulk and ETags are not.
  */
 export function setServiceProviderConfig(documentationUri: string | undefined): void {
   SCIMMY.Config.set({
@@ -89,7 +89,7 @@ export function setServiceProviderConfig(documentationUri: string | undefined): 
     changePassword: true,
     // Unsupported; the size is the body limit, which scimmy-routers also reads for its parser.
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 512 * 1024 },
-    sort: false,
+    sort: true,
     etag: false,
   });
 }

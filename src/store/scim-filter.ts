@@ -252,36 +252,120 @@ function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/** A column a list can be sorted on: one value per resource (RFC 7644 §3.4.2.3). */
+export type SingularColumn = Exclude<Column, { type: 'multi' | 'members' }>;
+
+/**
+ * The column of a singular attribute of `users u` or `groups g`, as the filters use it; undefined
+ * for an attribute this store does not know or a multi-valued one. The sort's column map is the
+ * filters' one, so every attribute a filter can compare, a list can be sorted on.
+ */
+export function singularColumn(table: 'users' | 'groups', path: string, attributeKey: KeyOf): SingularColumn | undefined {
+  const column = (table === 'users' ? USERS : GROUPS).columns[attributeKey(path)];
+  return column && column.type !== 'multi' && column.type !== 'members' ? column : undefined;
+}
+
+/** A sortBy this store cannot sort on (an unknown or multi-valued attribute). */
+export class UnsupportedSort extends Error {
+  override readonly name = 'UnsupportedSort';
+}
+
+/** RFC 7644 §3.4.2.3 sortBy and sortOrder; `path` as the client sent it. */
+export interface ScimSort {
+  path: string;
+  descending: boolean;
+  attributeKey: KeyOf;
+}
+
 /** A page of a SCIM list (RFC 7644 §3.4.2.4): 1-based `startIndex`, `count` of 0 or more. */
 export interface ScimPage {
   startIndex: number;
   count: number;
+  /**
+   * Where the previous page of the same walk ended (its `last`): the page is then the `count` rows
+   * after it in the list's order (keyset), whatever changed before it since; without it, OFFSET
+   * startIndex - 1.
+   */
+  after?: ScimCursor;
+}
+
+/** The sort key of a row, as text, that a following page continues after. */
+export type ScimCursor = { key: string[] };
+
+/**
+ * The list order as SQL expressions, never null, and the types to read a cursor back with. By id
+ * alone (unique and immutable) when there is no sortBy, so a plain walk is an index range scan on
+ * (tenant_id, id). With a sortBy: whether the value is missing, the value, the id. Missing values
+ * (null or '') come last ascending and first descending (RFC 7644 §3.4.2.3); strings compare
+ * lower-cased unless caseExact, in code point order (collation "C": "Unicode alphabetic sort
+ * order with no specific locale implied"); ties are broken by id so pages never overlap.
+ */
+function sortKeys(table: 'users' | 'groups', alias: string, sort: ScimSort | undefined): { exprs: string[]; types: string[] } {
+  const id = `${alias}.id`;
+  if (!sort) return { exprs: [id], types: ['uuid'] };
+  const column = singularColumn(table, sort.path, sort.attributeKey);
+  if (!column) throw new UnsupportedSort(`Sorting on '${sort.path}' is not supported: it is not a singular attribute of a ${table === 'users' ? 'User' : 'Group'}.`);
+  const [value, type, none] = sortValue(column);
+  return { exprs: [`(${value} is null)`, `coalesce(${value}, ${none})${type === 'text' ? ' collate "C"' : ''}`, id], types: ['boolean', type, 'uuid'] };
+}
+
+/** The sort value (null when missing), its SQL type, and the stand-in for a missing value. */
+function sortValue(column: SingularColumn): [string, string, string] {
+  switch (column.type) {
+    case 'string':
+      return [column.caseExact ? `nullif(${column.sql}, '')` : `lower(nullif(${column.sql}, ''))`, 'text', "''"];
+    case 'date':
+      return [column.sql, 'timestamptz', "'-infinity'::timestamptz"];
+    case 'uuid':
+      return [column.sql, 'uuid', "'00000000-0000-0000-0000-000000000000'::uuid"];
+    case 'boolean':
+      return [column.sql, 'boolean', 'false'];
+  }
 }
 
 /**
  * One page of a SCIM list over `users u` or `groups g`: the rows that meet `where` and `filter`,
- * in id order (unique, so pages never overlap or skip), and the exact total, in one round trip:
- * `count(*) over ()` rides on the page's rows; only a page past the end (or count=0) needs a
- * second query for the total.
+ * in the sort's order, and the exact total (a count of the matching rows, in the same statement's
+ * snapshot as the page). The page's ids are found first, by the sort key alone, and only those
+ * rows get `columns` (subqueries such as a user's groups), so an OFFSET deep into a tenant does
+ * not compute them for the rows it skips. `last` is the sort key of the page's last row.
  */
 export async function findScimPage(
   em: EntityManager,
   table: 'users' | 'groups',
-  list: { columns: string; where: SqlFragment; filter: ScimFilter | undefined; page: ScimPage },
-): Promise<{ rows: Array<Record<string, unknown>>; total: number }> {
+  list: { columns: string; where: SqlFragment; filter: ScimFilter | undefined; sort?: ScimSort | undefined; page: ScimPage },
+): Promise<{ rows: Array<Record<string, unknown>>; total: number; last?: ScimCursor }> {
   const alias = table === 'users' ? USERS.alias : GROUPS.alias;
   const filter = list.filter === undefined ? { sql: 'true', params: [] } : scimFilterSql(list.filter, table);
-  const from = `from ${table} ${alias} where ${list.where.sql} and ${filter.sql}`;
+  const matching = `from ${table} ${alias} where ${list.where.sql} and ${filter.sql}`;
   const params = [...list.where.params, ...filter.params];
+  const { exprs, types } = sortKeys(table, alias, list.sort);
+  const direction = list.sort?.descending ? ' desc' : '';
+  const order = exprs.map((e) => `${e}${direction}`).join(', ');
+  const after = list.page.after?.key.length === exprs.length ? list.page.after : undefined;
+  const seek = after ? ` and (${exprs.join(', ')}) ${direction ? '<' : '>'} (${types.map((t) => `?::${t}`).join(', ')})` : '';
+  const keyColumns = exprs.map((e, i) => `(${e})::text as "__k${i}"`).join(', ');
+  // After a cursor the total is the walk's: the rows it returned so far plus the rows still after
+  // the cursor, so a client that pages until startIndex passes totalResults sees every row.
+  const counted = { sql: `select count(*) as total ${matching}${seek}`, params: [...params, ...(after?.key ?? [])] };
   const sql = sqlIn(em);
   const rows =
     list.page.count > 0
-      ? await sql<Record<string, unknown> & { total: string }>(`select ${list.columns}, count(*) over () as total ${from} order by ${alias}.id limit ? offset ?`, [
-          ...params,
-          list.page.count,
-          list.page.startIndex - 1,
-        ])
+      ? await sql<Record<string, unknown> & { total: string }>(
+          `with page as materialized (
+             select ${alias}.id as "__id", ${keyColumns} ${matching}${seek} order by ${order} limit ?${after ? '' : ' offset ?'})
+           select ${list.columns}, ${exprs.map((_, i) => `page."__k${i}"`).join(', ')}, (${counted.sql}) as total
+             from page join ${table} ${alias} on ${alias}.id = page."__id" order by ${order}`,
+          [...counted.params, list.page.count, ...(after ? [] : [list.page.startIndex - 1]), ...counted.params],
+        )
       : [];
-  const total = rows.length ? Number(rows[0]!.total) : Number((await sql<{ total: string }>(`select count(*) as total ${from}`, params))[0]!.total);
-  return { rows: rows.map(({ total: _total, ...row }) => row), total };
+  const counts = rows.length ? Number(rows[0]!.total) : Number((await sql<{ total: string }>(counted.sql, counted.params))[0]!.total);
+  const total = (after ? list.page.startIndex - 1 : 0) + counts;
+  const lastRow = rows.at(-1);
+  const result = rows.map((row) => {
+    const { total: _total, ...rest } = row;
+    for (let i = 0; i < exprs.length; i++) delete rest[`__k${i}`];
+    return rest;
+  });
+  return { rows: result, total, ...(lastRow ? { last: { key: exprs.map((_, i) => String(lastRow[`__k${i}`])) } } : {}) };
 }

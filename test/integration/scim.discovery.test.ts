@@ -13,7 +13,7 @@ describe('SCIM discovery', () => {
       bulk: { supported: false },
       filter: { supported: true, maxResults: 200 },
       changePassword: { supported: true },
-      sort: { supported: false },
+      sort: { supported: true },
       etag: { supported: false },
       authenticationSchemes: [expect.objectContaining({ type: 'oauthbearertoken' })],
     });

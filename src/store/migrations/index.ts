@@ -11,6 +11,7 @@ import { Migration20261128030000_guard_count_indexes } from './Migration20261128
 import { Migration20261129090000_users_derived_user_name } from './Migration20261129090000_users_derived_user_name.ts';
 import { Migration20261201193459_confirm_token_hash } from './Migration20261201193459_confirm_token_hash.ts';
 import { Migration20261201193500_idempotency_keys } from './Migration20261201193500_idempotency_keys.ts';
+import { Migration20261201233000_scim_paging_indexes } from './Migration20261201233000_scim_paging_indexes.ts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so they run the same under any
@@ -30,4 +31,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261129090000_users_derived_user_name', class: Migration20261129090000_users_derived_user_name },
   { name: 'Migration20261201193459_confirm_token_hash', class: Migration20261201193459_confirm_token_hash },
   { name: 'Migration20261201193500_idempotency_keys', class: Migration20261201193500_idempotency_keys },
+  { name: 'Migration20261201233000_scim_paging_indexes', class: Migration20261201233000_scim_paging_indexes },
 ];

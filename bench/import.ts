@@ -11,7 +11,10 @@
  *   every user present throughout must be seen exactly once, and no user twice;
  * - the resident memory (RSS) of the `turnover start` process idle and at the end of the import.
  *
- * Run: npm run bench:import   (DATABASE_URL, else an embedded PostgreSQL; USERS=100000, PAGE=200)
+ * - pages asked out of sequence (no walk to continue), at five depths: served by position.
+ *
+ * Run: npm run bench:import   (DATABASE_URL, else an embedded PostgreSQL; USERS=100000, PAGE=200;
+ *      BENCH_ONLY=random stops after the out-of-sequence pages)
  * Targets: 100k page <= 1.3x the 1k page in every band; <= 2x the SCIMMY reference page; RSS
  * under 250 MB idle and after the import.
  */
@@ -162,6 +165,17 @@ async function main(): Promise<void> {
     for (let i = 0; i < 2 * smallPages; i++) await nextSmall();
     for (let i = 0; i < 10; i++) await getPage(referenceUrl, REFERENCE_TOKEN, 1);
     smallAt = 0;
+
+    // 0. Pages asked for out of sequence (no walk to continue: by position), at five depths.
+    const depths = [0, 0.25, 0.5, 0.75, 1].map((f) => 1 + Math.min(Math.floor((f * USERS) / PAGE), Math.ceil(USERS / PAGE) - 1) * PAGE);
+    const random: string[] = [];
+    for (const startIndex of depths) {
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) times.push((await getPage(base, large.token, startIndex)).ms);
+      random.push(`startIndex=${startIndex} ${median(times).toFixed(0)} ms`);
+    }
+    console.log(`out-of-sequence pages at ${USERS} users (median of 3): ${random.join(', ')}`);
+    if (process.env.BENCH_ONLY === 'random') return;
 
     // 1. The timed walk: each 100k page, then a 1k page and a reference page.
     const pages = Math.ceil(USERS / PAGE);

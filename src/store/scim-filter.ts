@@ -262,7 +262,8 @@ export type SingularColumn = Exclude<Column, { type: 'multi' | 'members' }>;
  */
 export function singularColumn(table: 'users' | 'groups', path: string, attributeKey: KeyOf): SingularColumn | undefined {
   const column = (table === 'users' ? USERS : GROUPS).columns[attributeKey(path)];
-  return column && column.type !== 'multi' && column.type !== 'members' ? column : undefined;
+  // The types sortValue orders; a new singular type needs its case there.
+  return column?.type === 'string' || column?.type === 'uuid' || column?.type === 'date' || column?.type === 'boolean' ? column : undefined;
 }
 
 /** A sortBy this store cannot sort on (an unknown or multi-valued attribute). */
@@ -303,10 +304,25 @@ export type ScimCursor = { key: string[] };
 function sortKeys(table: 'users' | 'groups', alias: string, sort: ScimSort | undefined): { exprs: string[]; types: string[] } {
   const id = `${alias}.id`;
   if (!sort) return { exprs: [id], types: ['uuid'] };
-  const column = singularColumn(table, sort.path, sort.attributeKey);
-  if (!column) throw new UnsupportedSort(`Sorting on '${sort.path}' is not supported: it is not a singular attribute of a ${table === 'users' ? 'User' : 'Group'}.`);
+  const column = singularColumn(table, sort.path, sort.attributeKey) ?? multiValuedSortColumn(table, sort);
+  if (!column) throw new UnsupportedSort(`Sorting on '${sort.path}' is not supported for a ${table === 'users' ? 'User' : 'Group'}.`);
   const [value, type, none] = sortValue(column);
   return { exprs: [`(${value} is null)`, `coalesce(${value}, ${none})${type === 'text' ? ' collate "C"' : ''}`, id], types: ['boolean', type, 'uuid'] };
+}
+
+/**
+ * RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its primary value, else its first. For
+ * the JSON arrays (emails, phoneNumbers): `emails` and `emails.value` by that entry's value,
+ * `emails.type` by its type. Group members (no primary, and an order of joining nobody asked
+ * for) are not sorted on.
+ */
+function multiValuedSortColumn(table: 'users' | 'groups', sort: ScimSort): SingularColumn | undefined {
+  const [head, sub = 'value', ...rest] = sort.path.split('.');
+  const column = (table === 'users' ? USERS : GROUPS).columns[sort.attributeKey(head!)];
+  const entry = ENTRY_COLUMNS[sort.attributeKey(sub)];
+  if (column?.type !== 'multi' || entry?.type !== 'string' || rest.length) return undefined;
+  const chosen = `(select ${entry.sql} from jsonb_array_elements(${column.sql}) with ordinality as x(e, i) order by (e->>'primary')::boolean is true desc, i limit 1)`;
+  return { type: 'string', sql: chosen };
 }
 
 /** The sort value (null when missing), its SQL type, and the stand-in for a missing value. */

@@ -91,13 +91,28 @@ describe('SCIM sorting', () => {
     expect(reply.body.totalResults).toBe(5);
   });
 
-  it('refuses an unknown or multi-valued sortBy, and a sortOrder other than the two, with 400 invalidValue', async () => {
-    for (const path of ['/Users?sortBy=shoeSize', '/Users?sortBy=emails', '/Users?sortBy=name.', '/Users?sortBy=userName&sortOrder=sideways', '/Groups?sortBy=members']) {
+  it('sorts on a multi-valued attribute by its primary value, else its first (RFC 7644 §3.4.2.3)', async () => {
+    const [x, y, z] = await Promise.all(
+      [
+        [{ value: 'b@mail.org', primary: false }, { value: 'z@mail.org', primary: true }],
+        [{ value: 'y@mail.org' }, { value: 'a@mail.org' }],
+        [{ value: 'M@mail.org', type: 'work' }],
+      ].map((emails) => s.createUser({ emails })),
+    );
+    const reply = await s.call('GET', `/Users?filter=${encodeURIComponent('emails pr')}&sortBy=emails`);
+    expect(reply.body.Resources.map((r: { id: string }) => r.id)).toEqual([z.id, y.id, x.id]);
+    const byValue = await s.call('GET', `/Users?filter=${encodeURIComponent('emails pr')}&sortBy=emails.value&sortOrder=descending`);
+    expect(byValue.body.Resources.map((r: { id: string }) => r.id)).toEqual([x.id, y.id, z.id]);
+    for (const u of [x, y, z]) expect((await s.call('DELETE', `/Users/${u.id}`)).status).toBe(204);
+  });
+
+  it('refuses an unknown sortBy, group members, and a sortOrder other than the two, with 400 invalidValue', async () => {
+    for (const path of ['/Users?sortBy=shoeSize', '/Users?sortBy=name', '/Users?sortBy=emails.primary', '/Users?sortBy=name.', '/Users?sortBy=userName&sortOrder=sideways', '/Groups?sortBy=members']) {
       const reply = await s.call('GET', path);
       expect(reply.status, path).toBe(400);
       expect(reply.body.scimType, path).toBe('invalidValue');
     }
-    const search = await s.call('POST', '/Users/.search', { sortBy: 'phoneNumbers' });
+    const search = await s.call('POST', '/Users/.search', { sortBy: 'phoneNumbers.nope' });
     expect(search.status).toBe(400);
     expect(search.body.scimType).toBe('invalidValue');
   });

@@ -341,8 +341,8 @@ function sortValue(column: SingularColumn): [string, string, string] {
 
 /**
  * One page of a SCIM list over `users u` or `groups g`: the rows that meet `where` and `filter`,
- * in the sort's order, and the exact total (a count of the matching rows, in the same statement's
- * snapshot as the page). The page's ids are found first, by the sort key alone, and only those
+ * in the sort's order, and the total, in the same statement's snapshot as the page: the count of
+ * the matching rows, or after a cursor the walk's total (see `counted`). The page's ids are found first, by the sort key alone, and only those
  * rows get `columns` (subqueries such as a user's groups), so an OFFSET deep into a tenant does
  * not compute them for the rows it skips. `last` is the sort key of the page's last row.
  */

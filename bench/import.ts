@@ -91,6 +91,13 @@ async function memoryOf(pid: number): Promise<{ rss: number; peak: number }> {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
+/** The V8 heap in use and held, and memory outside it, in MB, from the server's /metrics: what RSS is made of. */
+async function heapOf(base: string): Promise<string> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const mb = (name: string) => (Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20).toFixed(0);
+  return `heap used ${mb('nodejs_heap_size_used_bytes')} of ${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`;
+}
+
 interface Page {
   ms: number;
   ids: string[];
@@ -144,6 +151,7 @@ async function main(): Promise<void> {
     await waitFor200(`${base}/readyz`, 180_000);
     await new Promise((r) => setTimeout(r, 3000));
     const idle = await memoryOf(server.pid!);
+    const idleHeap = await heapOf(base);
     await client.connect();
 
     const small = await seedTenant(client, 'import-1k', SMALL);
@@ -234,6 +242,7 @@ async function main(): Promise<void> {
     churning = false;
     await churn;
     const end = await memoryOf(server.pid!);
+    const endHeap = await heapOf(base);
     const stable = [...seeded].filter((id) => !doomedSet.has(id));
     const missing = stable.filter((id) => !seen.has(id)).length;
     const twice = [...seen.values()].filter((n) => n > 1).length;
@@ -243,6 +252,7 @@ async function main(): Promise<void> {
     );
     const mb = (m: { rss: number; peak: number }) => `${m.rss.toFixed(0)} MB (peak ${m.peak.toFixed(0)} MB)`;
     console.log(`turnover start RSS: idle ${mb(idle)}, after the import ${mb(end)} (target < 250 MB) ${idle.rss < 250 && end.rss < 250 ? 'MET' : 'MISSED'}`);
+    console.log(`  idle: ${idleHeap}; after the import: ${endHeap}`);
   } finally {
     await client.end().catch(() => {});
     reference.kill('SIGTERM');

@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import SCIMMY from 'scimmy';
 import { classifyInputError } from '../input-guard.ts';
 import { classifyDatabaseError, RETRY_AFTER_SECONDS } from '../store/errors.ts';
-import { UnsupportedFilter } from '../store/scim-filter.ts';
+import { UnsupportedFilter, UnsupportedSort } from '../store/scim-filter.ts';
 import { noteScimFailure } from './provisioning-log.ts';
 
 /**
@@ -42,6 +42,9 @@ export function toScimFailure(error: unknown): ScimFailure {
   }
   // A filter that parsed but that the store cannot translate (an unknown attribute, say).
   if (error instanceof UnsupportedFilter) return { status: 400, scimType: 'invalidFilter', detail: error.message, internal: false };
+  // A sortBy the store cannot sort on: RFC 7644 §3.12 invalidValue (a value not compatible with
+  // the operation); invalidFilter and invalidPath name filter and PATCH path expressions.
+  if (error instanceof UnsupportedSort) return { status: 400, scimType: 'invalidValue', detail: error.message, internal: false };
   // Refused while reading the request: body parsers, the input guard (NUL, depth, URL length).
   const input = classifyInputError(error);
   if (input) return { status: input.status, ...(input.scimType ? { scimType: input.scimType } : {}), detail: input.detail, internal: false };

@@ -17,8 +17,8 @@ import { isUuid } from '../store/sql.ts';
 import { guard, type ScimContext } from './context.ts';
 import { scimError } from './errors.ts';
 import { checkIfMatch, groupEtag } from './etag.ts';
-import { scimFilter } from './filter.ts';
 import { attributeSelection, listResponse, type ListQuery } from './list.ts';
+import { findListPage } from './paging.ts';
 import type { ResourceHandlers, ScimResourceInstance } from './schemas.ts';
 
 /**
@@ -59,8 +59,10 @@ async function withMembers(ctx: ScimContext, row: ScimGroupRecord): Promise<Reco
 
 export async function listScimGroups(ctx: ScimContext, query: ListQuery) {
   const selection = attributeSelection(SCIMMY.Resources.Group, query);
-  const filter = scimFilter(query.filter);
-  const { groups, total } = await findScimGroups(ctx.em, { tenantId: ctx.tenantId, ...(filter ? { filter } : {}), startIndex: query.startIndex, count: query.count });
+  const { rows: groups, total } = await findListPage(ctx, 'Group', query, async (page) => {
+    const { groups, ...rest } = await findScimGroups(ctx.em, { tenantId: ctx.tenantId, ...page });
+    return { rows: groups, ...rest };
+  });
   const members = wantsMembers(query) ? await findScimGroupMembers(ctx.em, groups.map((g) => g.id)) : new Map<string, ScimGroupMember[]>();
   const basepath = SCIMMY.Resources.Group.basepath() as string;
   const resources = groups.map((g) => new SCIMMY.Schemas.Group(toScimGroup(g, members.get(g.id)), 'out', basepath, selection));

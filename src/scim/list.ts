@@ -17,6 +17,10 @@ export interface ListQuery {
   count: number;
   attributes?: string;
   excludedAttributes?: string;
+  /** RFC 7644 §3.4.2.3: an attribute path (the store says whether it can sort on it). */
+  sortBy?: string;
+  /** Ascending unless the client asked for `descending`; ignored without sortBy. */
+  sortOrder?: 'ascending' | 'descending';
 }
 
 const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
@@ -31,7 +35,7 @@ export function parseListQuery(query: Record<string, unknown>): ListQuery {
     }
     return Number(raw.trim());
   };
-  const text = (name: 'filter' | 'attributes' | 'excludedAttributes'): string | undefined => {
+  const text = (name: 'filter' | 'attributes' | 'excludedAttributes' | 'sortBy' | 'sortOrder'): string | undefined => {
     const raw = query[name];
     if (raw === undefined) return undefined;
     if (typeof raw !== 'string') throw scimError(400, name === 'filter' ? 'invalidFilter' : 'invalidValue', `'${name}' must be given once, as text.`);
@@ -41,8 +45,19 @@ export function parseListQuery(query: Record<string, unknown>): ListQuery {
   const rawAttributes = text('attributes');
   const attributes = attributeList(rawAttributes === undefined ? undefined : attributesWithoutValueFilters(rawAttributes), 'attributes');
   const excludedAttributes = attributeList(text('excludedAttributes'), 'excludedAttributes');
+  const sortBy = text('sortBy')?.trim();
+  const sortOrder = text('sortOrder')?.trim().toLowerCase();
+  // invalidValue: RFC 7644 §3.12 lists it for GET (§3.4.2) and POST; invalidFilter and invalidPath
+  // are about filter and PATCH path expressions, which sortBy and sortOrder are not.
+  if (sortBy !== undefined && (sortBy.length > 300 || !ATTRIBUTE_PATH.test(sortBy))) {
+    throw scimError(400, 'invalidValue', `'sortBy' must name one attribute, as in sortBy=name.familyName.`);
+  }
+  if (sortOrder !== undefined && sortOrder !== 'ascending' && sortOrder !== 'descending') {
+    throw scimError(400, 'invalidValue', `'sortOrder' must be 'ascending' or 'descending'.`);
+  }
   return {
     ...(filter === undefined ? {} : { filter }),
+    ...(sortBy ? { sortBy, sortOrder: sortOrder ?? 'ascending' } : {}),
     ...(attributes === undefined ? {} : { attributes }),
     ...(excludedAttributes === undefined ? {} : { excludedAttributes }),
     // RFC 7644 §3.4.2.4: below 1 means 1; a negative count means 0; above the maximum, the maximum.

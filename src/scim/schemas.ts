@@ -86,7 +86,8 @@ export function declareScimResources<Ctx>(handlers: { user: ResourceHandlers<Ctx
 
 /**
  * What /ServiceProviderConfig advertises, and it is true: PATCH and filters are served (filters
- * in SQL, at most MAX_RESULTS a page), passwords can be set, /Bulk within its limits; sort and ETags are not.
+ * in SQL, at most MAX_RESULTS a page), sorting (in SQL, paging.ts), passwords can be set, /Bulk within its
+ * limits, and ETags.
  */
 export function setServiceProviderConfig(documentationUri: string | undefined): void {
   SCIMMY.Config.set({
@@ -95,7 +96,7 @@ export function setServiceProviderConfig(documentationUri: string | undefined): 
     filter: { supported: true, maxResults: MAX_RESULTS },
     changePassword: true,
     bulk: { supported: true, maxOperations: MAX_BULK_OPERATIONS, maxPayloadSize: MAX_BULK_PAYLOAD },
-    sort: false,
+    sort: true,
     etag: { supported: true },
   });
 }

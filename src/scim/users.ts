@@ -20,9 +20,9 @@ import { USER_STATUSES, type UserRole } from '../lifecycle/statuses.ts';
 import { guard, policyOf, type ScimContext } from './context.ts';
 import { scimError } from './errors.ts';
 import { checkIfMatch, userEtag } from './etag.ts';
-import { scimFilter } from './filter.ts';
 import { applyIdpRequest, scheduleTermination } from './idp-events.ts';
 import { attributeSelection, listResponse, type ListQuery } from './list.ts';
+import { findListPage } from './paging.ts';
 import { ENTERPRISE_USER, TURNOVER_USER, type ResourceHandlers, type ScimResourceInstance } from './schemas.ts';
 
 /**
@@ -90,11 +90,13 @@ export async function readScimUser(ctx: ScimContext, id: string): Promise<Record
   return toScimUser(row);
 }
 
-/** GET /Users: filter, count and page in SQL, in a stable order (by id). */
+/** GET /Users: filter, sort, count and page in SQL (paging.ts: a walk continues where its last page ended). */
 export async function listScimUsers(ctx: ScimContext, query: ListQuery) {
   const selection = attributeSelection(SCIMMY.Resources.User, query);
-  const filter = scimFilter(query.filter);
-  const { users, total } = await findScimUsers(ctx.em, { tenantId: ctx.tenantId, ...(filter ? { filter } : {}), startIndex: query.startIndex, count: query.count });
+  const { rows: users, total } = await findListPage(ctx, 'User', query, async (page) => {
+    const { users, ...rest } = await findScimUsers(ctx.em, { tenantId: ctx.tenantId, ...page });
+    return { rows: users, ...rest };
+  });
   const basepath = SCIMMY.Resources.User.basepath() as string;
   const resources = users.map((u) => new SCIMMY.Schemas.User(toScimUser(u), 'out', basepath, selection));
   return listResponse(resources, total, query.startIndex);

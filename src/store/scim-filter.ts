@@ -455,36 +455,147 @@ function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/** A column a list can be sorted on: one value per resource (RFC 7644 §3.4.2.3). */
+export type SingularColumn = Scalar;
+
+const isScalar = (column: Column | undefined): column is Scalar =>
+  column?.type === 'string' || column?.type === 'uuid' || column?.type === 'date' || column?.type === 'boolean' || column?.type === 'number';
+
+/**
+ * The column of a singular attribute of `users u` or `groups g`, as the filters use it; undefined
+ * for an attribute this store does not know or a multi-valued one. The sort's column map is the
+ * filters' one, so every attribute a filter can compare, a list can be sorted on.
+ */
+export function singularColumn(table: ScimTable, path: string, sort: Pick<ScimSort, 'attributeKey' | 'attributes'>): SingularColumn | undefined {
+  const column = scimColumns(table, sort.attributes[table])[sort.attributeKey(path)];
+  return isScalar(column) ? column : undefined;
+}
+
+/** A sortBy this store cannot sort on (an unknown or multi-valued attribute). */
+export class UnsupportedSort extends Error {
+  override readonly name = 'UnsupportedSort';
+}
+
+/** RFC 7644 §3.4.2.3 sortBy and sortOrder; `path` as the client sent it. */
+export interface ScimSort {
+  path: string;
+  descending: boolean;
+  attributeKey: KeyOf;
+  /** The schemas' attributes, as for filters (ScimFilter.attributes). */
+  attributes: Record<ScimTable, ScimResourceAttributes>;
+}
+
 /** A page of a SCIM list (RFC 7644 §3.4.2.4): 1-based `startIndex`, `count` of 0 or more. */
 export interface ScimPage {
   startIndex: number;
   count: number;
+  /**
+   * Where the previous page of the same walk ended (its `last`): the page is then the `count` rows
+   * after it in the list's order (keyset), whatever changed before it since; without it, OFFSET
+   * startIndex - 1.
+   */
+  after?: ScimCursor;
+}
+
+/** The sort key of a row, as text, that a following page continues after. */
+export type ScimCursor = { key: string[] };
+
+/**
+ * The list order as SQL expressions, never null, and the types to read a cursor back with. By id
+ * alone (unique and immutable) when there is no sortBy, so a plain walk is an index range scan on
+ * (tenant_id, id). With a sortBy: whether the value is missing, the value, the id. Missing values
+ * (null or '') come last ascending and first descending (RFC 7644 §3.4.2.3); strings compare
+ * lower-cased unless caseExact, in code point order (collation "C": "Unicode alphabetic sort
+ * order with no specific locale implied"); ties are broken by id so pages never overlap.
+ */
+function sortKeys(table: ScimTable, alias: string, sort: ScimSort | undefined): { exprs: string[]; types: string[] } {
+  const id = `${alias}.id`;
+  if (!sort) return { exprs: [id], types: ['uuid'] };
+  const column = singularColumn(table, sort.path, sort) ?? multiValuedSortColumn(table, sort);
+  if (!column) throw new UnsupportedSort(`Sorting on '${sort.path}' is not supported for a ${table === 'users' ? 'User' : 'Group'}.`);
+  const [value, type, none] = sortValue(column);
+  return { exprs: [`(${value} is null)`, `coalesce(${value}, ${none})${type === 'text' ? ' collate "C"' : ''}`, id], types: ['boolean', type, 'uuid'] };
+}
+
+/**
+ * RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its primary value, else its first. For
+ * the JSON arrays (emails, phoneNumbers): `emails` and `emails.value` by that entry's value,
+ * `emails.type` by its type. Group members (no primary, and an order of joining nobody asked
+ * for) are not sorted on.
+ */
+function multiValuedSortColumn(table: ScimTable, sort: ScimSort): SingularColumn | undefined {
+  const [head, sub = 'value', ...rest] = sort.path.split('.');
+  const column = scimColumns(table, sort.attributes[table])[sort.attributeKey(head!)];
+  if (column?.type !== 'multi' || rest.length) return undefined;
+  const entry = column.entries[sort.attributeKey(sub)];
+  const primary = column.entries.primary;
+  // Rows without a primary flag and without an order of their own (a group's members) are not sorted on.
+  if (!isScalar(entry) || entry.type !== 'string' || (!isScalar(primary) && !('value' in column.entries && Object.keys(column.entries).length === 1))) return undefined;
+  const where = column.where ? ` where ${column.where}` : '';
+  // A function scan yields the array's elements in order: without a primary, the first wins.
+  const first = `(select v from (select ${entry.sql} as v, ${isScalar(primary) ? primary.sql : 'null::boolean'} as p from ${column.from}${where}) x order by p is true desc limit 1)`;
+  return { type: 'string', sql: first, ...(entry.caseExact ? { caseExact: true } : {}) };
+}
+
+/** The sort value (null when missing), its SQL type, and the stand-in for a missing value. */
+function sortValue(column: SingularColumn): [string, string, string] {
+  switch (column.type) {
+    case 'string':
+      return [column.caseExact ? `nullif(${column.sql}, '')` : `lower(nullif(${column.sql}, ''))`, 'text', "''"];
+    case 'date':
+      return [column.sql, 'timestamptz', "'-infinity'::timestamptz"];
+    case 'uuid':
+      return [column.sql, 'uuid', "'00000000-0000-0000-0000-000000000000'::uuid"];
+    case 'boolean':
+      return [column.sql, 'boolean', 'false'];
+    case 'number':
+      return [column.sql, 'numeric', "'-Infinity'::numeric"];
+  }
 }
 
 /**
  * One page of a SCIM list over `users u` or `groups g`: the rows that meet `where` and `filter`,
- * in id order (unique, so pages never overlap or skip), and the exact total, in one round trip:
- * `count(*) over ()` rides on the page's rows; only a page past the end (or count=0) needs a
- * second query for the total.
+ * in the sort's order, and the total, in the same statement's snapshot as the page: the count of
+ * the matching rows, or after a cursor the walk's total (see `counted`). The page's ids are found first, by the sort key alone, and only those
+ * rows get `columns` (subqueries such as a user's groups), so an OFFSET deep into a tenant does
+ * not compute them for the rows it skips. `last` is the sort key of the page's last row.
  */
 export async function findScimPage(
   em: EntityManager,
   table: ScimTable,
-  list: { columns: string; where: SqlFragment; filter: ScimFilter | undefined; page: ScimPage },
-): Promise<{ rows: Array<Record<string, unknown>>; total: number }> {
+  list: { columns: string; where: SqlFragment; filter: ScimFilter | undefined; sort?: ScimSort | undefined; page: ScimPage },
+): Promise<{ rows: Array<Record<string, unknown>>; total: number; last?: ScimCursor }> {
   const alias = ALIAS[table];
   const filter = list.filter === undefined ? { sql: 'true', params: [] } : scimFilterSql(list.filter, table);
-  const from = `from ${table} ${alias} where ${list.where.sql} and ${filter.sql}`;
+  const matching = `from ${table} ${alias} where ${list.where.sql} and ${filter.sql}`;
   const params = [...list.where.params, ...filter.params];
+  const { exprs, types } = sortKeys(table, alias, list.sort);
+  const direction = list.sort?.descending ? ' desc' : '';
+  const order = exprs.map((e) => `${e}${direction}`).join(', ');
+  const after = list.page.after?.key.length === exprs.length ? list.page.after : undefined;
+  const seek = after ? ` and (${exprs.join(', ')}) ${direction ? '<' : '>'} (${types.map((t) => `?::${t}`).join(', ')})` : '';
+  const keyColumns = exprs.map((e, i) => `(${e})::text as "__k${i}"`).join(', ');
+  // After a cursor the total is the walk's: the rows it returned so far plus the rows still after
+  // the cursor, so a client that pages until startIndex passes totalResults sees every row.
+  const counted = { sql: `select count(*) as total ${matching}${seek}`, params: [...params, ...(after?.key ?? [])] };
   const sql = sqlIn(em);
   const rows =
     list.page.count > 0
-      ? await sql<Record<string, unknown> & { total: string }>(`select ${list.columns}, count(*) over () as total ${from} order by ${alias}.id limit ? offset ?`, [
-          ...params,
-          list.page.count,
-          list.page.startIndex - 1,
-        ])
+      ? await sql<Record<string, unknown> & { total: string }>(
+          `with page as materialized (
+             select ${alias}.id as "__id", ${keyColumns} ${matching}${seek} order by ${order} limit ?${after ? '' : ' offset ?'})
+           select ${list.columns}, ${exprs.map((_, i) => `page."__k${i}"`).join(', ')}, (${counted.sql}) as total
+             from page join ${table} ${alias} on ${alias}.id = page."__id" order by ${order}`,
+          [...counted.params, list.page.count, ...(after ? [] : [list.page.startIndex - 1]), ...counted.params],
+        )
       : [];
-  const total = rows.length ? Number(rows[0]!.total) : Number((await sql<{ total: string }>(`select count(*) as total ${from}`, params))[0]!.total);
-  return { rows: rows.map(({ total: _total, ...row }) => row), total };
+  const counts = rows.length ? Number(rows[0]!.total) : Number((await sql<{ total: string }>(counted.sql, counted.params))[0]!.total);
+  const total = (after ? list.page.startIndex - 1 : 0) + counts;
+  const lastRow = rows.at(-1);
+  const result = rows.map((row) => {
+    const { total: _total, ...rest } = row;
+    for (let i = 0; i < exprs.length; i++) delete rest[`__k${i}`];
+    return rest;
+  });
+  return { rows: result, total, ...(lastRow ? { last: { key: exprs.map((_, i) => String(lastRow[`__k${i}`])) } } : {}) };
 }

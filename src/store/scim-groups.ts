@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Group } from './entities/index.ts';
-import { findScimPage, type ScimFilter, type ScimPage } from './scim-filter.ts';
+import { findScimPage, type ScimCursor, type ScimFilter, type ScimPage, type ScimSort } from './scim-filter.ts';
 import { isUuid, pgArray, sqlIn } from './sql.ts';
 
 /**
@@ -37,14 +37,14 @@ export async function findScimGroup(em: EntityManager, tenantId: string, id: str
   return row ? toScimGroupRecord(row) : null;
 }
 
-/** One page of the tenant's groups that match `filter`, in a stable order (by id), and their total. */
+/** One page of the tenant's groups that match `filter`, in the sort's order (by id without one; findScimPage), and their total. */
 export async function findScimGroups(
   em: EntityManager,
-  query: ScimPage & { tenantId: string; filter?: ScimFilter },
-): Promise<{ groups: ScimGroupRecord[]; total: number }> {
+  query: ScimPage & { tenantId: string; filter?: ScimFilter; sort?: ScimSort },
+): Promise<{ groups: ScimGroupRecord[]; total: number; last?: ScimCursor }> {
   const where = { sql: 'g.tenant_id = ?', params: [query.tenantId] };
-  const { rows, total } = await findScimPage(em, 'groups', { columns: COLUMNS, where, filter: query.filter, page: query });
-  return { groups: rows.map(toScimGroupRecord), total };
+  const { rows, total, last } = await findScimPage(em, 'groups', { columns: COLUMNS, where, filter: query.filter, sort: query.sort, page: query });
+  return { groups: rows.map(toScimGroupRecord), total, ...(last ? { last } : {}) };
 }
 
 /** The visible members of each group, in the order they joined. */

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { User } from './entities/index.ts';
-import { findScimPage, type ScimFilter, type ScimPage } from './scim-filter.ts';
+import { findScimPage, type ScimCursor, type ScimFilter, type ScimPage, type ScimSort } from './scim-filter.ts';
 import { liveScimTokenSql, type LiveScimToken } from './scim-tokens.ts';
 import { isUuid, pgArray, sqlIn, type SqlFragment } from './sql.ts';
 import { createUsersWithLifecycle, type CreateUserInput, type RefusedCreate, type SkippedCreate } from './user-lifecycle.ts';
@@ -62,14 +62,14 @@ export async function findScimUser(em: EntityManager, tenantId: string, id: stri
   return row ? toScimUserRecord(row) : null;
 }
 
-/** One page of the users the IdP can see that match `filter`, in a stable order (by id), and their total. */
+/** One page of the users the IdP can see that match `filter`, in the sort's order (by id without one; findScimPage), and their total. */
 export async function findScimUsers(
   em: EntityManager,
-  query: ScimPage & { tenantId: string; filter?: ScimFilter },
-): Promise<{ users: ScimUserRecord[]; total: number }> {
+  query: ScimPage & { tenantId: string; filter?: ScimFilter; sort?: ScimSort },
+): Promise<{ users: ScimUserRecord[]; total: number; last?: ScimCursor }> {
   const where = { sql: `u.tenant_id = ? and ${VISIBLE}`, params: [query.tenantId] };
-  const { rows, total } = await findScimPage(em, 'users', { columns: COLUMNS, where, filter: query.filter, page: query });
-  return { users: rows.map(toScimUserRecord), total };
+  const { rows, total, last } = await findScimPage(em, 'users', { columns: COLUMNS, where, filter: query.filter, sort: query.sort, page: query });
+  return { users: rows.map(toScimUserRecord), total, ...(last ? { last } : {}) };
 }
 
 /** Which of `ids` are users of the tenant the IdP can see. */

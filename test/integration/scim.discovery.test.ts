@@ -13,7 +13,7 @@ describe('SCIM discovery', () => {
       bulk: { supported: true, maxOperations: 1000, maxPayloadSize: 1048576 },
       filter: { supported: true, maxResults: 200 },
       changePassword: { supported: true },
-      sort: { supported: false },
+      sort: { supported: true },
       etag: { supported: true },
       authenticationSchemes: [expect.objectContaining({ type: 'oauthbearertoken' })],
     });

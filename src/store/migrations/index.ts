@@ -15,6 +15,7 @@ import { Migration20261201230304_provisioning_log } from './Migration20261201230
 import { Migration20261201231500_group_member_versions } from './Migration20261201231500_group_member_versions.ts';
 import { Migration20261201231815_operation_targets } from './Migration20261201231815_operation_targets.ts';
 import { Migration20261201233000_group_membership_display } from './Migration20261201233000_group_membership_display.ts';
+import { Migration20261201233000_scim_paging_indexes } from './Migration20261201233000_scim_paging_indexes.ts';
 import { Migration20261202000000_group_memberships_tenant } from './Migration20261202000000_group_memberships_tenant.ts';
 
 /**
@@ -39,5 +40,6 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201231500_group_member_versions', class: Migration20261201231500_group_member_versions },
   { name: 'Migration20261201231815_operation_targets', class: Migration20261201231815_operation_targets },
   { name: 'Migration20261201233000_group_membership_display', class: Migration20261201233000_group_membership_display },
+  { name: 'Migration20261201233000_scim_paging_indexes', class: Migration20261201233000_scim_paging_indexes },
   { name: 'Migration20261202000000_group_memberships_tenant', class: Migration20261202000000_group_memberships_tenant },
 ];

@@ -27,6 +27,7 @@ export const GroupSchema = new EntitySchema<Group>({
   },
   indexes: [
     { name: 'groups_tenant_display_name_key', expression: 'create unique index "groups_tenant_display_name_key" on "groups" ("tenant_id", lower("display_name"))' },
+    { name: 'groups_tenant_id_idx', properties: ['tenantId', 'id'] },
     { name: 'groups_tenant_external_id_idx', properties: ['tenantId', 'externalId'] },
   ],
 });

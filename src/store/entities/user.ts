@@ -126,6 +126,11 @@ export const UserSchema = new EntitySchema<User>({
     // SCIM lookups (userName eq is Okta's first request for every user; see bench/scim.ts).
     { name: 'users_tenant_username_key', expression: 'create unique index "users_tenant_username_key" on "users" ("tenant_id", lower("user_name"))' },
     { name: 'users_tenant_external_id_idx', properties: ['tenantId', 'externalId'] },
+    // A SCIM list walk: the next page is a range scan after the last id (src/scim/paging.ts).
+    {
+      name: 'users_tenant_scim_visible_id_idx',
+      expression: `create index "users_tenant_scim_visible_id_idx" on "users" ("tenant_id", "id") where "status" not in ('deleted', 'purged') and "idp_deleted_at" is null`,
+    },
     { name: 'users_tenant_email_idx', expression: 'create index "users_tenant_email_idx" on "users" ("tenant_id", lower("email"))' },
     { name: 'users_tenant_status_idx', properties: ['tenantId', 'status'] },
     { name: 'users_tenant_updated_at_idx', properties: ['tenantId', 'updatedAt', 'id'] },

@@ -123,7 +123,7 @@ describe('admin operations on a selection', () => {
     const members = await addUsers(word, 3);
     const others = await addUsers(word, 2);
     const [group] = await t.sql<{ id: string }>(`insert into groups (id, tenant_id, display_name) values (gen_random_uuid(), ?, ?) returning id`, [t.tenantId, word]);
-    for (const id of members) await t.sql(`insert into group_memberships (group_id, user_id) values (?, ?)`, [group!.id, id]);
+    for (const id of members) await t.sql(`insert into group_memberships (tenant_id, group_id, user_id) values (?, ?, ?)`, [t.tenantId, group!.id, id]);
     const selection = { group: group!.id };
     expect((await api.get(`/admin/users?group=${group!.id}`)).body.users.map((u: { id: string }) => u.id).sort()).toEqual([...members].sort());
 

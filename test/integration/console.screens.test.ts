@@ -121,6 +121,9 @@ describe.skipIf(!chromiumInstalled || !built)('console screens at 1366 and 390 p
         await trail.getByText('Status: Active → Disabled').waitFor();
         await check(page, `${tag}-audit`);
 
+        await go('Add users', 'Add users');
+        await check(page, `${tag}-add-users`);
+
         await go('Provisioning log', 'Provisioning log');
         await page.getByText('/Users', { exact: false }).first().waitFor();
         await check(page, `${tag}-provisioning-log`);

@@ -40,48 +40,50 @@ export function AddUsers() {
   return (
     <Stack>
       <Title order={2}>Add users</Title>
-      <Table aria-label="New users">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>First Name</Table.Th>
-            <Table.Th>Last Name</Table.Th>
-            <Table.Th>Email</Table.Th>
-            <Table.Th>Role</Table.Th>
-            <Table.Th>Extension</Table.Th>
-            <Table.Th>Send Welcome Email</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rows.map((r, i) => (
-            <Table.Tr key={i}>
-              <Table.Td>
-                <TextInput aria-label={`First Name, row ${i + 1}`} value={r.firstName} onChange={(e) => set(i, { firstName: e.currentTarget.value })} />
-              </Table.Td>
-              <Table.Td>
-                <TextInput aria-label={`Last Name, row ${i + 1}`} value={r.lastName} onChange={(e) => set(i, { lastName: e.currentTarget.value })} />
-              </Table.Td>
-              <Table.Td>
-                <TextInput aria-label={`Email, row ${i + 1}`} type="email" value={r.email} onChange={(e) => set(i, { email: e.currentTarget.value })} />
-              </Table.Td>
-              <Table.Td>
-                <Select
-                  aria-label={`Role, row ${i + 1}`}
-                  data={Object.entries(ROLE_LABELS).map(([value, label]) => ({ value, label }))}
-                  value={r.role}
-                  allowDeselect={false}
-                  onChange={(v) => v && set(i, { role: v as User['role'] })}
-                />
-              </Table.Td>
-              <Table.Td>
-                <TextInput aria-label={`Extension, row ${i + 1}`} value={r.extension} onChange={(e) => set(i, { extension: e.currentTarget.value })} />
-              </Table.Td>
-              <Table.Td>
-                <Checkbox aria-label={`Send Welcome Email, row ${i + 1}`} checked={r.sendWelcome} onChange={(e) => set(i, { sendWelcome: e.currentTarget.checked })} />
-              </Table.Td>
+      <Table.ScrollContainer minWidth={760}>
+        <Table aria-label="New users">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>First Name</Table.Th>
+              <Table.Th>Last Name</Table.Th>
+              <Table.Th>Email</Table.Th>
+              <Table.Th>Role</Table.Th>
+              <Table.Th>Extension</Table.Th>
+              <Table.Th>Send Welcome Email</Table.Th>
             </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+          </Table.Thead>
+          <Table.Tbody>
+            {rows.map((r, i) => (
+              <Table.Tr key={i}>
+                <Table.Td>
+                  <TextInput aria-label={`First Name, row ${i + 1}`} value={r.firstName} onChange={(e) => set(i, { firstName: e.currentTarget.value })} />
+                </Table.Td>
+                <Table.Td>
+                  <TextInput aria-label={`Last Name, row ${i + 1}`} value={r.lastName} onChange={(e) => set(i, { lastName: e.currentTarget.value })} />
+                </Table.Td>
+                <Table.Td>
+                  <TextInput aria-label={`Email, row ${i + 1}`} type="email" value={r.email} onChange={(e) => set(i, { email: e.currentTarget.value })} />
+                </Table.Td>
+                <Table.Td>
+                  <Select
+                    aria-label={`Role, row ${i + 1}`}
+                    data={Object.entries(ROLE_LABELS).map(([value, label]) => ({ value, label }))}
+                    value={r.role}
+                    allowDeselect={false}
+                    onChange={(v) => v && set(i, { role: v as User['role'] })}
+                  />
+                </Table.Td>
+                <Table.Td>
+                  <TextInput aria-label={`Extension, row ${i + 1}`} value={r.extension} onChange={(e) => set(i, { extension: e.currentTarget.value })} />
+                </Table.Td>
+                <Table.Td>
+                  <Checkbox aria-label={`Send Welcome Email, row ${i + 1}`} checked={r.sendWelcome} onChange={(e) => set(i, { sendWelcome: e.currentTarget.checked })} />
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
       <Group>
         <ActionIcon variant="default" size="lg" aria-label="Add a row" onClick={() => setRows([...rows, emptyRow()])}>
           +
@@ -91,7 +93,7 @@ export function AddUsers() {
         </Button>
       </Group>
       <Group align="flex-end">
-        <FileInput label="Import a CSV file" description="Header row: firstName,lastName,email,role,extension,department,phone,sendWelcome" accept=".csv,text/csv" value={file} onChange={setFile} w={420} />
+        <FileInput label="Import a CSV file" description="Header row: firstName,lastName,email,role,extension,department,phone,sendWelcome" accept=".csv,text/csv" value={file} onChange={setFile} w={{ base: '100%', sm: 420 }} />
         <Button variant="light" disabled={!file} loading={upload.isPending} onClick={async () => file && upload.mutate(await file.text())}>
           Import
         </Button>

@@ -1,5 +1,5 @@
 /**
- * An IdP's full import (issue 12): Okta's "Import users" pages through every user with
+ * An IdP's full import: Okta's "Import users" pages through every user with
  * `GET /Users?startIndex=…&count=200`, one page at a time. Measured side by side in one run,
  * against one `turnover start` process (API, relay and workers, as an operator runs it):
  * - a page of 200 at a 100,000-user tenant, at every depth of the walk (ten depth bands), against

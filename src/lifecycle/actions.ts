@@ -169,7 +169,7 @@ const TABLE = {
   }),
   reset: defineAction({
     label: 'Reset',
-    // The portal's words (seed 003), then what stays.
+    // The operator portal's own words for a reset, then what stays.
     description: 'reset and delete user settings and data; the seat keeps its extension for the next person',
     taskType: 'reset',
     irreversible: true,

@@ -5,7 +5,7 @@ import { attributeKey, filterAttributes, scimFilter } from './filter.ts';
 import type { ListQuery } from './list.ts';
 
 /**
- * Paging a SCIM list as IdPs walk it (issue 12): Okta's import asks for startIndex=1, 201, 401, …
+ * Paging a SCIM list as IdPs walk it: Okta's import asks for startIndex=1, 201, 401, …
  * with count=200, one page after the other. RFC 7644 §3.4.2.4 pages by position (startIndex is
  * the 1-based index of the first result), and says pagination is not session based: clients
  * SHALL NOT assume repeatable results. Position alone, as OFFSET does it, skips a user whenever one

@@ -132,7 +132,7 @@ describe('SCIM filters in SQL, and paging', () => {
 });
 
 /**
- * Every attribute is filterable (issue 11): the core attributes kept in scim_extra, sub-attributes,
+ * Every attribute of every schema served is filterable: the core attributes kept in scim_extra, sub-attributes,
  * value filters whose conditions hold for the same value, groups and members; and the refusals.
  */
 describe('SCIM filters on every attribute', () => {

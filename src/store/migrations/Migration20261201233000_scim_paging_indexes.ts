@@ -3,7 +3,7 @@ import { Migration } from '@mikro-orm/migrations';
 /**
  * A SCIM list walks a tenant in id order (src/store/scim-filter.ts findScimPage): each page after
  * the first continues after the previous page's last id. With these, a page is an index range scan
- * from that id, and the walk's count an index-only scan, at any depth and tenant size (issue 12).
+ * from that id, and the walk's count an index-only scan, at any depth and tenant size.
  * The users index holds only the users the IdP sees (scim-users.ts VISIBLE).
  */
 export class Migration20261201233000_scim_paging_indexes extends Migration {

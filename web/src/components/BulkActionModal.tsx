@@ -14,7 +14,7 @@ type ResetOptions = Required<components['schemas']['ResetOptions']>;
 type RecycleRow = { firstName: string; lastName: string; email: string; sendWelcome: boolean };
 type UserSelection = components['schemas']['UserSelection'];
 
-/** The six optional reset items: the portal's labels (seed 003), what each clears under it. */
+/** The six optional reset items: the operator portal's labels, what each clears under it. */
 const RESET_OPTIONS: Array<{ key: keyof ResetOptions; label: string; description: string }> = [
   { key: 'voicemailMessages', label: 'Delete Voicemail Messages', description: 'Voicemail messages: new, saved and trash.' },
   { key: 'voicemailGreetings', label: 'Delete Voicemail Greetings', description: 'Voicemail greetings, including timed ones, and the recorded name.' },

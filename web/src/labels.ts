@@ -30,3 +30,15 @@ export function personName(user: { firstName: string | null; lastName: string | 
   const name = [user.firstName, user.lastName].filter(Boolean).join(' ') || user.displayName;
   return name || '';
 }
+
+/** A user-data kind counted in words: "3 voicemail messages", "1 answering rule". */
+const KIND_WORDS: Record<string, [string, string]> = {
+  voicemail_message: ['voicemail message', 'voicemail messages'],
+  voicemail_greeting: ['voicemail greeting', 'voicemail greetings'],
+  answering_rule: ['answering rule', 'answering rules'],
+  custom_contact: ['custom contact', 'custom contacts'],
+};
+export const countInWords = (kind: string, n: number) => {
+  const [one, many] = KIND_WORDS[kind] ?? [kind.replaceAll('_', ' '), `${kind.replaceAll('_', ' ')}s`];
+  return `${n} ${n === 1 ? one : many}`;
+};

@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { labelOf, useActions, type ActionInfo } from '../api/actions.ts';
 import { api, unwrap } from '../api/client.ts';
 import type { components } from '../api/schema';
-import { personName, STATUS_LABELS, type User, type UserStatus } from '../labels.ts';
+import { countInWords, personName, STATUS_LABELS, type User, type UserStatus } from '../labels.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 
 type OperationRequest = components['schemas']['OperationRequest'];
@@ -35,17 +35,6 @@ const otherActions = (actions: readonly ActionInfo[]) => actions.filter((a) => !
 const sentence = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 /** "Kaylee Frye (1002)": the portal's way to name a seat's user. */
 const seatName = (u: User) => `${personName(u) || u.userName || '(no name)'}${u.extension ? ` (${u.extension})` : ''}`;
-/** A user-data kind counted in words: "3 voicemail messages", "1 answering rule". */
-const KIND_WORDS: Record<string, [string, string]> = {
-  voicemail_message: ['voicemail message', 'voicemail messages'],
-  voicemail_greeting: ['voicemail greeting', 'voicemail greetings'],
-  answering_rule: ['answering rule', 'answering rules'],
-  custom_contact: ['custom contact', 'custom contacts'],
-};
-export const countInWords = (kind: string, n: number) => {
-  const [one, many] = KIND_WORDS[kind] ?? [kind.replaceAll('_', ' '), `${kind.replaceAll('_', ' ')}s`];
-  return `${n} ${n === 1 ? one : many}`;
-};
 
 type Step =
   | { name: 'choose' }

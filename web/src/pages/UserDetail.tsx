@@ -7,11 +7,10 @@ import { labelOf, useActions, type ActionInfo, type ActionName } from '../api/ac
 import { api, unwrap } from '../api/client.ts';
 import { runOperation, waitForOperation, type OperationRequest } from '../api/operations.ts';
 import { AuditTable } from '../components/AuditTable.tsx';
-import { countInWords } from '../components/BulkActionModal.tsx';
 import { ErrorNotice } from '../components/ErrorNotice.tsx';
 import { ResetAppAccess } from '../components/ResetAppAccess.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
-import { personName, ROLE_LABELS, type User } from '../labels.ts';
+import { countInWords, personName, ROLE_LABELS, type User } from '../labels.ts';
 
 /** A user's page: details ("Submit Form"), lifecycle actions, devices, data and history. */
 export function UserDetail() {
